@@ -1,0 +1,82 @@
+# ntp-monitor — build, test and run.
+#
+#   make run    install what is missing, build, start the collector
+#   make test   install what is missing, build, lint, run every test
+#
+# Network tests create their own namespaces and need root; as another user
+# they skip with a message saying so.
+
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+BIN := bin
+
+# Fuzz targets run briefly inside make test: package:Target.
+FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecode
+FUZZ_TIME ?= 10s
+
+.PHONY: all deps build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-collector bench-api run demo install uninstall clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=1 $(GO) build -o $(BIN)/ntp-worker ./cmd/ntp-worker
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ntp-collector ./cmd/ntp-collector
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps build lint test-go fuzz-short e2e
+
+test-go:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+# A short run of every fuzz target; the corpus in testdata/fuzz is replayed
+# by test-go as well.
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZ_TIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZ_TIME) $$pkg; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-short FUZZ_TIME=5m
+
+e2e: build
+	@if [ -x scripts/e2e.sh ]; then scripts/e2e.sh; else echo "e2e: scripts/e2e.sh not present"; fi
+
+bench: deps build bench-go bench-worker bench-collector bench-api
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/... | tee bench-go.txt
+
+bench-worker: build
+	@scripts/bench-worker.sh
+
+bench-collector: build
+	@scripts/bench-collector.sh
+
+bench-api: build
+	@scripts/bench-api.sh
+
+run: deps build
+	$(BIN)/ntp-collector serve
+
+demo: deps build
+	@scripts/demo.sh
+
+install: deps build
+	@scripts/install.sh
+
+uninstall:
+	@scripts/install.sh --uninstall
+
+clean:
+	rm -rf $(BIN) bench-go.txt

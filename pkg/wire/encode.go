@@ -1,0 +1,191 @@
+package wire
+
+import (
+	"math"
+	"net/netip"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+)
+
+// TimeLayout is how session timestamps are written: RFC 3339, UTC, always
+// nine fractional digits so that the text sorts in time order.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// AppendSession appends the session line for s with sequence number seq,
+// newline included.
+func AppendSession(b []byte, seq uint64, s *session.Session) []byte {
+	b = append(b, `{"type":"session","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = appendAddr(b, `,"client_ip":`, s.ClientIP)
+	b = appendUint(b, `,"client_port":`, uint64(s.ClientPort))
+	b = appendAddr(b, `,"server_ip":`, s.ServerIP)
+	b = appendUint(b, `,"server_port":`, uint64(s.ServerPort))
+	b = append(b, `,"interface_name":`...)
+	b = AppendString(b, s.Interface)
+	b = appendUint(b, `,"ntp_version":`, uint64(s.Version))
+	b = appendUint(b, `,"mode":`, uint64(s.Mode))
+	b = appendInt(b, `,"poll_interval":`, int64(s.Poll))
+	b = appendUint(b, `,"packet_length":`, uint64(s.PacketLength))
+	if s.Answered {
+		b = append(b, `,"answered":true`...)
+		b = appendUint(b, `,"stratum":`, uint64(s.Stratum))
+		b = appendInt(b, `,"precision":`, int64(s.Precision))
+		b = appendFloat(b, `,"root_delay":`, s.RootDelay, true)
+		b = appendFloat(b, `,"root_dispersion":`, s.RootDispersion, true)
+		b = append(b, `,"reference_id":`...)
+		b = AppendString(b, s.ReferenceID)
+		b = append(b, `,"leap_indicator":`...)
+		b = AppendString(b, s.Leap)
+	} else {
+		b = append(b, `,"answered":false,"stratum":null,"precision":null,"root_delay":null,"root_dispersion":null,"reference_id":null,"leap_indicator":null`...)
+	}
+	b = appendFloat(b, `,"reference_timestamp":`, s.ReferenceTime, s.ReferenceTime != 0)
+	b = appendFloat(b, `,"originate_timestamp":`, s.OriginateTime, s.OriginateTime != 0)
+	b = appendFloat(b, `,"receive_timestamp":`, s.ReceiveTime, s.ReceiveTime != 0)
+	b = appendFloat(b, `,"transmit_timestamp":`, s.TransmitTime, s.TransmitTime != 0)
+	b = appendFloat(b, `,"client_to_server_latency_seconds":`, s.Latency, s.Answered && s.LatencyValid)
+	b = appendFloat(b, `,"server_processing_time_seconds":`, s.Processing, s.Answered)
+	b = appendFloat(b, `,"total_process_time_seconds":`, s.Total, s.Answered)
+	b = append(b, `,"session_timestamp":"`...)
+	b = s.Timestamp.UTC().AppendFormat(b, TimeLayout)
+	b = append(b, '"')
+	b = append(b, `,"kod_code":`...)
+	if s.KoD == "" {
+		b = append(b, "null"...)
+	} else {
+		b = AppendString(b, s.KoD)
+	}
+	return append(b, "}\n"...)
+}
+
+// AppendHello appends a hello line.
+func AppendHello(b []byte, h *Hello) []byte {
+	b = append(b, `{"type":"hello","protocol":`...)
+	b = strconv.AppendInt(b, int64(h.Protocol), 10)
+	b = append(b, `,"worker_id":`...)
+	b = AppendString(b, h.WorkerID)
+	b = append(b, `,"interface":`...)
+	b = AppendString(b, h.Interface)
+	b = append(b, `,"token":`...)
+	b = AppendString(b, h.Token)
+	return append(b, "}\n"...)
+}
+
+// AppendWelcome appends a welcome line carrying the last committed seq.
+func AppendWelcome(b []byte, lastSeq uint64) []byte {
+	b = append(b, `{"type":"welcome","last_seq":`...)
+	b = strconv.AppendUint(b, lastSeq, 10)
+	return append(b, "}\n"...)
+}
+
+// AppendAck appends an ack line.
+func AppendAck(b []byte, seq uint64) []byte {
+	b = append(b, `{"type":"ack","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	return append(b, "}\n"...)
+}
+
+// AppendError appends an error line.
+func AppendError(b []byte, msg string) []byte {
+	b = append(b, `{"type":"error","message":`...)
+	b = AppendString(b, msg)
+	return append(b, "}\n"...)
+}
+
+// AppendStats appends a stats line.
+func AppendStats(b []byte, st *Stats) []byte {
+	b = append(b, `{"type":"stats","time":"`...)
+	b = st.Time.UTC().AppendFormat(b, TimeLayout)
+	b = append(b, '"')
+	b = appendUint(b, `,"packets":`, st.Packets)
+	b = appendUint(b, `,"kernel_received":`, st.KernelReceived)
+	b = appendUint(b, `,"kernel_drops":`, st.KernelDrops)
+	b = appendUint(b, `,"interface_drops":`, st.InterfaceDrops)
+	b = appendUint(b, `,"decode_errors":`, st.DecodeErrors)
+	b = appendUint(b, `,"pending":`, st.Pending)
+	b = appendUint(b, `,"evicted":`, st.Evicted)
+	b = appendUint(b, `,"sessions":`, st.Sessions)
+	b = appendUint(b, `,"answered":`, st.Answered)
+	b = appendUint(b, `,"unanswered":`, st.Unanswered)
+	b = appendUint(b, `,"other_modes":`, st.OtherModes)
+	b = appendUint(b, `,"unmatched":`, st.Unmatched)
+	b = appendUint(b, `,"sent":`, st.Sent)
+	b = appendUint(b, `,"acked":`, st.Acked)
+	b = appendUint(b, `,"lost":`, st.Lost)
+	b = appendUint(b, `,"spooled":`, st.Spooled)
+	return append(b, "}\n"...)
+}
+
+func appendUint(b []byte, key string, v uint64) []byte {
+	return strconv.AppendUint(append(b, key...), v, 10)
+}
+
+func appendInt(b []byte, key string, v int64) []byte {
+	return strconv.AppendInt(append(b, key...), v, 10)
+}
+
+func appendFloat(b []byte, key string, v float64, valid bool) []byte {
+	b = append(b, key...)
+	if !valid || math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
+}
+
+func appendAddr(b []byte, key string, a netip.Addr) []byte {
+	b = append(b, key...)
+	if !a.IsValid() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = a.AppendTo(b)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD so
+// that every line the worker writes is valid JSON whatever bytes a packet
+// carried.
+func AppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
