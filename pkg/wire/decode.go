@@ -115,6 +115,17 @@ func (d *Decoder) Decode(line []byte, m *Message) error {
 }
 
 func (d *Decoder) findType(line []byte) (Type, error) {
+	// Every line this package writes starts with its type: read it without
+	// a pass over the whole object.
+	const prefix = `{"type":"`
+	if hasPrefix(line, prefix) {
+		rest := line[len(prefix):]
+		for i, n := range typeNames {
+			if i > 0 && len(rest) > len(n) && rest[len(n)] == '"' && string(rest[:len(n)]) == n {
+				return Type(i), nil
+			}
+		}
+	}
 	t := TypeUnknown
 	err := d.scan(line, func(key []byte, kind int, val []byte) error {
 		if string(key) != "type" {
