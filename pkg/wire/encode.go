@@ -37,7 +37,11 @@ func AppendSession(b []byte, seq uint64, s *session.Session) []byte {
 		b = append(b, `,"reference_id":`...)
 		b = AppendString(b, s.ReferenceID)
 		b = append(b, `,"leap_indicator":`...)
-		b = AppendString(b, s.Leap)
+		if s.Leap == "" {
+			b = append(b, "null"...)
+		} else {
+			b = AppendString(b, s.Leap)
+		}
 	} else {
 		b = append(b, `,"answered":false,"stratum":null,"precision":null,"root_delay":null,"root_dispersion":null,"reference_id":null,"leap_indicator":null`...)
 	}
