@@ -1,0 +1,141 @@
+// Package supervisor starts, watches and stops one ntp-worker process per
+// network interface on behalf of the collector.
+//
+// A worker is spawned with os/exec from an argv (never through a shell), its
+// token travels in the environment so it does not show in ps, and its output
+// goes to <log-dir>/ntp_<iface>.log, which the supervisor caps and rotates.
+// A worker that exits without being asked to is restarted with exponential
+// backoff; after too many restarts in a window it is reported as failed with
+// the last lines of its log. Which interfaces should be monitored, and with
+// which options, is kept in the collector's database, so a restarted
+// collector brings its workers back, adopting the ones of an earlier run that
+// are still alive (found through their PID files).
+package supervisor
+
+import (
+	"errors"
+	"time"
+)
+
+// Errors returned by the supervisor, wrapped with detail; test with errors.Is.
+var (
+	// ErrInvalid: the interface name or an option is not acceptable.
+	ErrInvalid = errors.New("invalid request")
+	// ErrNoSuchInterface: the host has no interface of that name.
+	ErrNoSuchInterface = errors.New("no such interface")
+	// ErrAlreadyRunning: a worker is already supervised on that interface.
+	ErrAlreadyRunning = errors.New("worker already running")
+	// ErrNotRunning: no worker is supervised on that interface.
+	ErrNotRunning = errors.New("worker not running")
+	// ErrWorkerBinary: the worker executable is missing or not executable.
+	ErrWorkerBinary = errors.New("worker binary unavailable")
+	// ErrClosed: the supervisor has been shut down.
+	ErrClosed = errors.New("supervisor shut down")
+)
+
+// State is where a supervised worker is in its life.
+type State string
+
+// Worker states.
+const (
+	// StateStarting: the process was spawned and has not yet stayed up for
+	// Config.RunningAfter.
+	StateStarting State = "starting"
+	// StateRunning: the process is up (spawned by us, or adopted).
+	StateRunning State = "running"
+	// StateBackingOff: the process exited unexpectedly and will be restarted
+	// after a delay.
+	StateBackingOff State = "backing-off"
+	// StateStopped: no worker, and none wanted.
+	StateStopped State = "stopped"
+	// StateFailed: restarted too often in the restart window; given up until
+	// the next Start. LastLogLines says why.
+	StateFailed State = "failed"
+)
+
+// Active reports whether a worker in this state is (or will again be) running.
+func (s State) Active() bool {
+	return s == StateStarting || s == StateRunning || s == StateBackingOff
+}
+
+// Options are a worker's capture settings. A zero field means the worker's own
+// default and is not passed on its command line.
+type Options struct {
+	Port       int     `json:"port,omitempty"`        // NTP server port to watch, 1–65535 (worker default 123)
+	Timeout    float64 `json:"timeout,omitempty"`     // seconds before a request counts as unanswered, (0, 3600]
+	Snaplen    int     `json:"snaplen,omitempty"`     // bytes captured per packet, 64–65535
+	BufferSize int     `json:"buffer_size,omitempty"` // kernel capture buffer in bytes, 64 KiB – 1 GiB
+}
+
+// Exit describes how a worker process ended.
+type Exit struct {
+	Time time.Time `json:"time"`
+	// Code is the exit status, -1 when the process was killed by a signal or
+	// the status is unknown (an adopted process is not our child).
+	Code   int    `json:"code"`
+	Signal string `json:"signal,omitempty"` // e.g. "killed", "terminated"
+	// Error is set when the process could not be started or its status could
+	// not be read.
+	Error string `json:"error,omitempty"`
+	// Expected is true when the supervisor asked the worker to stop.
+	Expected bool `json:"expected"`
+}
+
+// CaptureStats is the worker's latest stats line as the ingestion server
+// received it.
+type CaptureStats struct {
+	At             time.Time `json:"at"`
+	Packets        uint64    `json:"packets"`
+	KernelReceived uint64    `json:"kernel_received"`
+	KernelDrops    uint64    `json:"kernel_drops"`
+	InterfaceDrops uint64    `json:"interface_drops"`
+	DecodeErrors   uint64    `json:"decode_errors"`
+	Pending        uint64    `json:"pending"`
+	Sessions       uint64    `json:"sessions"`
+	Answered       uint64    `json:"answered"`
+	Unanswered     uint64    `json:"unanswered"`
+	Sent           uint64    `json:"sent"`
+	Acked          uint64    `json:"acked"`
+	Lost           uint64    `json:"lost"`
+	Spooled        uint64    `json:"spooled"`
+}
+
+// Status is a snapshot of one supervised worker.
+type Status struct {
+	Interface string  `json:"interface"`
+	State     State   `json:"state"`
+	PID       int     `json:"pid,omitempty"` // 0 when no process is up
+	Adopted   bool    `json:"adopted"`       // the process was started by an earlier collector run
+	Options   Options `json:"options"`
+	// StartedAt is when the current process started; Uptime is measured
+	// from it (seconds).
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Uptime    float64    `json:"uptime_seconds"`
+	// Restarts counts unplanned restarts since the last Start.
+	Restarts int   `json:"restarts"`
+	LastExit *Exit `json:"last_exit,omitempty"`
+	// Argv is the exact command line the worker was (or will be) started
+	// with; the token is not in it.
+	Argv            []string `json:"argv"`
+	IngestionTarget string   `json:"ingestion_target"` // host:port the worker sends to
+	LogFile         string   `json:"log_file"`
+	// LastLogLines is the tail of the worker's log, filled when the worker
+	// exited unexpectedly (backing-off, failed).
+	LastLogLines []string      `json:"last_log_lines,omitempty"`
+	Stats        *CaptureStats `json:"stats,omitempty"`
+}
+
+// InterfaceInfo is one of the host's network interfaces with its monitoring
+// state.
+type InterfaceInfo struct {
+	Name         string   `json:"name"`
+	Index        int      `json:"index"`
+	MTU          int      `json:"mtu"`
+	HardwareAddr string   `json:"hardware_addr,omitempty"`
+	Flags        []string `json:"flags"`     // e.g. "up", "broadcast", "loopback", "running", "multicast"
+	Addresses    []string `json:"addresses"` // CIDR notation
+	Up           bool     `json:"up"`
+	// Monitoring is the supervised worker's state, StateStopped when none.
+	Monitoring State `json:"monitoring"`
+	PID        int   `json:"pid,omitempty"`
+}
