@@ -1,0 +1,175 @@
+package store
+
+import (
+	"iter"
+	"net/netip"
+	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+)
+
+// Batch folds sessions in memory into one pending row per (client address,
+// interface) and remembers the highest seq seen from each worker, so that a
+// commit writes each row once however many sessions it carries.
+//
+// A Batch is not safe for concurrent use; it belongs to the single writer.
+// Commit does not change it: after a failed commit the same batch can be
+// committed again, and after a successful one the caller calls Reset.
+type Batch struct {
+	idx  map[rowKey]int32
+	rows []row
+	n    int
+	hw   map[string]workerMark
+}
+
+type rowKey struct {
+	ip    netip.Addr // unmapped: an IPv4-mapped IPv6 address is the IPv4 client
+	iface string
+}
+
+type workerMark struct {
+	iface string
+	seq   uint64
+}
+
+// row is the aggregate of one client's sessions within a batch.
+type row struct {
+	key         rowKey
+	first, last time.Time // over every packet, requests and other modes
+
+	// latest is the session with the newest Timestamp: it supplies the
+	// "last packet" columns. Ties go to the session added later.
+	latest session.Session
+
+	sessions, answered, unanswered int64
+	kod                            int64
+	kodCode                        string
+	kodTime                        time.Time
+	modes                          [8]int64 // other-mode packets by mode; 1, 2, 5, 6, 7 are stored
+
+	latCount, procCount        int64 // procCount also counts the total metric
+	latMin, latMax, latSum     float64
+	procMin, procMax, procSum  float64
+	totalMin, totalMax, totSum float64
+}
+
+// NewBatch returns an empty batch.
+func NewBatch() *Batch {
+	return &Batch{
+		idx: make(map[rowKey]int32),
+		hw:  make(map[string]workerMark),
+	}
+}
+
+// Add folds one session from workerID into the batch. iface is the
+// interface the worker announced; it names the row when the session carries
+// no interface of its own. seq raises the worker's high-water mark.
+//
+// Requests (session.IsRequest) count as answered or unanswered sessions and
+// fold their metrics; a stratum-0 answer with a kiss code counts as a KoD;
+// other-mode packets count per mode. Every packet moves first/last seen.
+func (b *Batch) Add(workerID, iface string, seq uint64, s *session.Session) {
+	if m, ok := b.hw[workerID]; !ok || seq > m.seq {
+		b.hw[workerID] = workerMark{iface: iface, seq: seq}
+	}
+	b.n++
+
+	k := rowKey{ip: s.ClientIP.Unmap(), iface: s.Interface}
+	if k.iface == "" {
+		k.iface = iface
+	}
+	i, ok := b.idx[k]
+	if !ok {
+		i = int32(len(b.rows))
+		b.idx[k] = i
+		if len(b.rows) < cap(b.rows) {
+			b.rows = b.rows[:len(b.rows)+1]
+			b.rows[i] = row{}
+		} else {
+			b.rows = append(b.rows, row{})
+		}
+	}
+	r := &b.rows[i]
+	ts := s.Timestamp
+	if !ok {
+		r.key = k
+		r.first, r.last = ts, ts
+		r.latest = *s
+	} else {
+		if ts.Before(r.first) {
+			r.first = ts
+		}
+		if ts.After(r.last) {
+			r.last = ts
+		}
+		if !ts.Before(r.latest.Timestamp) {
+			r.latest = *s
+		}
+	}
+
+	if !s.IsRequest() {
+		if s.Mode < uint8(len(r.modes)) {
+			r.modes[s.Mode]++
+		}
+		return
+	}
+	r.sessions++
+	if !s.Answered {
+		r.unanswered++
+		return
+	}
+	r.answered++
+	if s.KoD != "" {
+		r.kod++
+		if r.kod == 1 || !ts.Before(r.kodTime) {
+			r.kodCode, r.kodTime = s.KoD, ts
+		}
+	}
+	if s.LatencyValid {
+		foldMetric(r.latCount, s.Latency, &r.latMin, &r.latMax, &r.latSum)
+		r.latCount++
+	}
+	foldMetric(r.procCount, s.Processing, &r.procMin, &r.procMax, &r.procSum)
+	foldMetric(r.procCount, s.Total, &r.totalMin, &r.totalMax, &r.totSum)
+	r.procCount++
+}
+
+func foldMetric(n int64, v float64, lo, hi, sum *float64) {
+	if n == 0 || v < *lo {
+		*lo = v
+	}
+	if n == 0 || v > *hi {
+		*hi = v
+	}
+	*sum += v
+}
+
+// Len is the number of sessions added since the last Reset.
+func (b *Batch) Len() int { return b.n }
+
+// Rows is the number of distinct (client, interface) rows the batch writes.
+func (b *Batch) Rows() int { return len(b.rows) }
+
+// Reset empties the batch, keeping its memory for the next one.
+func (b *Batch) Reset() {
+	clear(b.idx)
+	clear(b.hw)
+	clear(b.rows) // drop references to strings held by old sessions
+	b.rows = b.rows[:0]
+	b.n = 0
+}
+
+// HighWater yields each worker in the batch with the highest seq added for
+// it: what the collector acknowledges once the batch is committed.
+func (b *Batch) HighWater() iter.Seq2[string, uint64] {
+	return func(yield func(string, uint64) bool) {
+		for id, m := range b.hw {
+			if !yield(id, m.seq) {
+				return
+			}
+		}
+	}
+}
+
+// Workers is the number of distinct workers in the batch.
+func (b *Batch) Workers() int { return len(b.hw) }

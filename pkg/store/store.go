@@ -1,0 +1,335 @@
+// Package store keeps the NTP client inventory in SQLite: one row per
+// (client address, capture interface), folded from batches of sessions.
+//
+// The database runs in WAL mode through modernc.org/sqlite (pure Go). One
+// connection writes, with every transaction begun IMMEDIATE so a read never
+// has to be upgraded to a write lock; a separate pool of query-only
+// connections serves readers, which WAL lets run alongside the writer.
+//
+// Durability: the default synchronous level is NORMAL. In WAL mode a commit
+// at NORMAL is written to the WAL but not fsynced; it survives the process
+// being killed (the data is in the kernel's page cache) but an operating
+// system crash or power loss can roll back the most recent commits. The
+// collector acknowledges sessions after the commit, and workers forget
+// acknowledged sessions, so at NORMAL a power loss can lose sessions that were
+// acknowledged. The database itself stays consistent: rows and each worker's
+// high-water seq are in the same transaction, so they roll back together.
+// SynchronousFull fsyncs the WAL on every commit and closes that window at the
+// cost of one fsync per batch (see the package benchmarks).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Synchronous levels accepted in Options.
+const (
+	SynchronousNormal = "NORMAL"
+	SynchronousFull   = "FULL"
+)
+
+// Options tunes Open. The zero value is the production default.
+type Options struct {
+	// Synchronous is SynchronousNormal (default) or SynchronousFull.
+	Synchronous string
+	// BusyTimeout is how long a connection waits for a lock held by another
+	// connection or process; default 5s.
+	BusyTimeout time.Duration
+	// ReadConns caps the read pool; default 4.
+	ReadConns int
+	// QuickCheck runs PRAGMA quick_check at Open. It reads the whole file,
+	// so it costs time proportional to the database size.
+	QuickCheck bool
+	// Logger receives migration and fault messages; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Errors Open and Commit wrap, for errors.Is.
+var (
+	// ErrNewerSchema: the file was written by a newer ntp-collector.
+	ErrNewerSchema = errors.New("database schema is newer than supported")
+	// ErrCorrupt: the file is not a SQLite database or is damaged.
+	ErrCorrupt = errors.New("database file is corrupted or not a SQLite database")
+	// ErrReadOnly: the database file or its directory cannot be written.
+	ErrReadOnly = errors.New("database is not writable")
+	// ErrDiskFull: the file system has no room left.
+	ErrDiskFull = errors.New("disk full")
+)
+
+// Store is an open inventory database.
+type Store struct {
+	path string
+	w    *sql.DB // one connection, IMMEDIATE transactions
+	r    *sql.DB // query-only pool
+	log  *slog.Logger
+
+	upsert   *sql.Stmt
+	seqStmt  *sql.Stmt
+	maxIDSQL string
+}
+
+// Open opens or creates the database at path, creating its directory, and
+// applies any migrations the file lacks. It refuses a file written by a newer
+// schema version and explains corrupted files and unwritable directories.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("store: empty database path")
+	}
+	opts = opts.withDefaults()
+	switch opts.Synchronous {
+	case SynchronousNormal, SynchronousFull:
+	default:
+		return nil, fmt.Errorf("store: synchronous level %q: want %s or %s", opts.Synchronous, SynchronousNormal, SynchronousFull)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: database path %s: %w", path, err)
+	}
+	dir := filepath.Dir(abs)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("store: create database directory %s: %w", dir, classifyFSErr(err))
+	}
+	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("store: database path %s is a directory", abs)
+	}
+
+	s := &Store{path: abs, log: opts.Logger}
+	s.w, err = sql.Open("sqlite", dsn(abs, opts, false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+
+	if err := s.init(ctx, opts); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+
+	s.r, err = sql.Open("sqlite", dsn(abs, opts, true))
+	if err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("store: open read pool %s: %w", abs, err)
+	}
+	s.r.SetMaxOpenConns(opts.ReadConns)
+	s.r.SetMaxIdleConns(opts.ReadConns)
+	if err := s.r.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, s.wrap("open read pool", err)
+	}
+	return s, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Synchronous == "" {
+		o.Synchronous = SynchronousNormal
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = 4
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// dsn builds the connection string. Pragmas are per connection, so they go in
+// the DSN where the driver applies them to every connection it opens.
+func dsn(path string, opts Options, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	q.Add("_time_format", "sqlite")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", Opaque: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// init checks the file, migrates it and prepares the write statements.
+func (s *Store) init(ctx context.Context, opts Options) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.wrap("open", err)
+	}
+	if opts.QuickCheck {
+		var res string
+		if err := s.w.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&res); err != nil {
+			return s.wrap("quick_check", err)
+		}
+		if res != "ok" {
+			return fmt.Errorf("store: %s: %w: quick_check: %s", s.path, ErrCorrupt, res)
+		}
+	}
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	var err error
+	if s.upsert, err = s.w.PrepareContext(ctx, upsertSQL); err != nil {
+		return s.wrap("prepare upsert", err)
+	}
+	if s.seqStmt, err = s.w.PrepareContext(ctx, seqSQL); err != nil {
+		return s.wrap("prepare worker_seq upsert", err)
+	}
+	return nil
+}
+
+// Close closes both pools. The last connection to close checkpoints the WAL.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.upsert != nil {
+		errs = append(errs, s.upsert.Close())
+	}
+	if s.seqStmt != nil {
+		errs = append(errs, s.seqStmt.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// ReadDB is the query-only pool for readers such as the HTTP API. Writes
+// through it fail with SQLITE_READONLY.
+func (s *Store) ReadDB() *sql.DB { return s.r }
+
+// Path is the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// HighWater is the highest seq committed for workerID, 0 when none was.
+func (s *Store) HighWater(ctx context.Context, workerID string) (uint64, error) {
+	var seq int64
+	err := s.r.QueryRowContext(ctx, "SELECT last_seq FROM worker_seq WHERE worker_id = ?", workerID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.wrap("read high-water seq of worker "+strconv.Quote(workerID), err)
+	}
+	return uint64(seq), nil
+}
+
+// DBStats describes the database file.
+type DBStats struct {
+	Path          string
+	FileBytes     int64 // main file
+	WALBytes      int64 // -wal file; 0 when absent
+	Rows          int64 // rows in ntp_clients
+	SchemaVersion int
+}
+
+// SizeBytes is the space the database takes on disk, WAL included.
+func (d DBStats) SizeBytes() int64 { return d.FileBytes + d.WALBytes }
+
+// Stats reports file sizes, the row count and the schema version.
+func (s *Store) Stats(ctx context.Context) (DBStats, error) {
+	st := DBStats{Path: s.path}
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return st, fmt.Errorf("store: stat %s: %w", s.path, err)
+	}
+	st.FileBytes = fi.Size()
+	if fi, err := os.Stat(s.path + "-wal"); err == nil {
+		st.WALBytes = fi.Size()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return st, fmt.Errorf("store: stat %s-wal: %w", s.path, err)
+	}
+	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM ntp_clients").Scan(&st.Rows); err != nil {
+		return st, s.wrap("count rows", err)
+	}
+	if err := s.r.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&st.SchemaVersion); err != nil {
+		return st, s.wrap("read schema version", err)
+	}
+	return st, nil
+}
+
+// wrap adds the operation and file to err and, for the faults an operator
+// can fix, one of the package's sentinel errors and a hint.
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+			return fmt.Errorf("store: %s %s: %w (move the file aside to start a new database, or restore a backup): %w", op, s.path, ErrCorrupt, err)
+		case sqlite3.SQLITE_FULL:
+			return fmt.Errorf("store: %s %s: %w: %w", op, s.path, ErrDiskFull, err)
+		case sqlite3.SQLITE_READONLY:
+			return fmt.Errorf("store: %s %s: %w (check the permissions and mount of the file and its directory): %w", op, s.path, ErrReadOnly, err)
+		case sqlite3.SQLITE_CANTOPEN:
+			if !dirWritable(filepath.Dir(s.path)) {
+				return fmt.Errorf("store: %s %s: %w: directory %s cannot be written: %w", op, s.path, ErrReadOnly, filepath.Dir(s.path), err)
+			}
+		case sqlite3.SQLITE_IOERR:
+			if noSpaceLeft(filepath.Dir(s.path)) {
+				return fmt.Errorf("store: %s %s: %w: %w", op, s.path, ErrDiskFull, err)
+			}
+		}
+	}
+	return fmt.Errorf("store: %s %s: %w", op, s.path, classifyFSErr(err))
+}
+
+// classifyFSErr tags operating-system errors with the package's sentinels.
+func classifyFSErr(err error) error {
+	switch {
+	case errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w: %w", ErrReadOnly, err)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return err
+}
+
+// dirWritable reports whether a file can be created in dir; it is the only
+// test that also holds for root and for read-only mounts.
+func dirWritable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".ntp-collector-probe-*")
+	if err != nil {
+		return false
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return true
+}
+
+// noSpaceLeft reports whether the file system holding dir is out of space.
+// SQLite reports some failed writes (growing the shared-memory index, an
+// fsync) as an I/O error rather than SQLITE_FULL, so the file system is asked.
+func noSpaceLeft(dir string) bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return false
+	}
+	return st.Bavail*uint64(st.Bsize) < 64<<10
+}
