@@ -1,0 +1,225 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+)
+
+const jsonContentType = "application/json; charset=utf-8"
+
+// writeClientList answers a page of clients in the list envelope.
+func writeClientList(c *gin.Context, rows []store.Client, total int64, p store.Page) {
+	b := make([]byte, 0, 64+len(rows)*1400)
+	b = append(b, `{"data":[`...)
+	for i := range rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendClientJSON(b, &rows[i])
+	}
+	b = append(b, `],"pagination":`...)
+	b = appendPagination(b, p, total)
+	b = append(b, '}')
+	c.Data(http.StatusOK, jsonContentType, b)
+}
+
+func appendPagination(b []byte, p store.Page, total int64) []byte {
+	pages := (total + int64(p.Size) - 1) / int64(p.Size)
+	b = append(b, `{"page":`...)
+	b = strconv.AppendInt(b, int64(p.Number), 10)
+	b = append(b, `,"page_size":`...)
+	b = strconv.AppendInt(b, int64(p.Size), 10)
+	b = append(b, `,"total":`...)
+	b = strconv.AppendInt(b, total, 10)
+	b = append(b, `,"total_pages":`...)
+	b = strconv.AppendInt(b, pages, 10)
+	return append(b, '}')
+}
+
+// GET /api/ntp/history/clients
+func (s *Server) listClients(c *gin.Context) {
+	p, err := parseListQuery(c)
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	rows, total, err := s.cfg.Store.ListClients(c.Request.Context(), p.filter, p.sort, p.page)
+	if err != nil {
+		s.internalError(c, "list clients", err)
+		return
+	}
+	writeClientList(c, rows, total, p.page)
+}
+
+// GET /api/ntp/history/clients/:client_ip
+func (s *Server) clientDetail(c *gin.Context) {
+	if _, err := newQuery(c); err != nil {
+		badRequest(c, err)
+		return
+	}
+	raw := c.Param("client_ip")
+	addr, ok := parseAddr(raw)
+	if !ok {
+		failField(c, http.StatusBadRequest, CodeInvalidParameter, "client_ip", "client_ip: "+strconv.Quote(raw)+" is not an IP address")
+		return
+	}
+	rows, err := s.cfg.Store.ClientsByIP(c.Request.Context(), addr)
+	if err != nil {
+		s.internalError(c, "client detail", err)
+		return
+	}
+	if len(rows) == 0 {
+		fail(c, http.StatusNotFound, CodeNotFound, "no client "+addr.String()+" in the history")
+		return
+	}
+	b := make([]byte, 0, 64+len(rows)*1400)
+	b = append(b, `{"client_ip":`...)
+	b = strconv.AppendQuote(b, rows[0].ClientIP)
+	b = append(b, `,"data":[`...)
+	for i := range rows {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendClientJSON(b, &rows[i])
+	}
+	b = append(b, "]}"...)
+	c.Data(http.StatusOK, jsonContentType, b)
+}
+
+type searchBody struct {
+	Filters    *filtersBody `json:"filters"`
+	Sort       *struct {
+		By    string `json:"by"`
+		Order string `json:"order"`
+	} `json:"sort"`
+	Pagination *struct {
+		Page     *int `json:"page"`
+		PageSize *int `json:"page_size"`
+	} `json:"pagination"`
+}
+
+// POST /api/ntp/history/search
+func (s *Server) search(c *gin.Context) {
+	if _, err := newQuery(c); err != nil {
+		badRequest(c, err)
+		return
+	}
+	var body searchBody
+	if err := decodeJSON(c, &body, true); err != nil {
+		badRequest(c, err)
+		return
+	}
+	f, err := body.Filters.filter("filters.")
+	if err != nil {
+		badRequest(c, err)
+		return
+	}
+	order := store.Sort{Field: store.SortLastSeen, Desc: true}
+	if body.Sort != nil {
+		if order, err = parseSort("sort.by", "sort.order", body.Sort.By, body.Sort.Order, bodyErr); err != nil {
+			badRequest(c, err)
+			return
+		}
+	}
+	page := store.Page{Number: 1, Size: defaultPageSize}
+	if pg := body.Pagination; pg != nil {
+		if pg.Page != nil {
+			if *pg.Page < 1 || *pg.Page > maxPage {
+				badRequest(c, bodyErr("pagination.page", "%d is out of range 1–%d", *pg.Page, maxPage))
+				return
+			}
+			page.Number = *pg.Page
+		}
+		if pg.PageSize != nil {
+			if *pg.PageSize < 1 || *pg.PageSize > maxPageSize {
+				badRequest(c, bodyErr("pagination.page_size", "%d is out of range 1–%d", *pg.PageSize, maxPageSize))
+				return
+			}
+			page.Size = *pg.PageSize
+		}
+	}
+	rows, total, err := s.cfg.Store.ListClients(c.Request.Context(), f, order, page)
+	if err != nil {
+		s.internalError(c, "search clients", err)
+		return
+	}
+	writeClientList(c, rows, total, page)
+}
+
+type cleanupBody struct {
+	OlderThanDays *float64 `json:"older_than_days"`
+	Before        *string  `json:"before"`
+	DryRun        bool     `json:"dry_run"`
+}
+
+// maxCleanupDays bounds older_than_days (about 100 years).
+const maxCleanupDays = 36500
+
+type cleanupResponse struct {
+	Deleted int64  `json:"deleted"`
+	Matched int64  `json:"matched"`
+	DryRun  bool   `json:"dry_run"`
+	Before  string `json:"before"`
+}
+
+// POST /api/ntp/history/cleanup
+func (s *Server) cleanup(c *gin.Context) {
+	if _, err := newQuery(c); err != nil {
+		badRequest(c, err)
+		return
+	}
+	var body cleanupBody
+	if err := decodeJSON(c, &body, false); err != nil {
+		badRequest(c, err)
+		return
+	}
+	now := s.now().UTC()
+	var before time.Time
+	switch {
+	case body.OlderThanDays != nil && body.Before != nil:
+		badRequest(c, bodyErr("before", "give older_than_days or before, not both"))
+		return
+	case body.OlderThanDays != nil:
+		d := *body.OlderThanDays
+		if !(d > 0) || d > maxCleanupDays {
+			badRequest(c, bodyErr("older_than_days", "%v is out of range: more than 0, at most %d", d, maxCleanupDays))
+			return
+		}
+		before = now.Add(-time.Duration(d * float64(24*time.Hour)))
+	case body.Before != nil:
+		t, err := parseTime("before", *body.Before, bodyErr)
+		if err != nil {
+			badRequest(c, err)
+			return
+		}
+		if t.After(now) {
+			// A cutoff in the future would delete clients seen a moment
+			// ago: almost certainly a mistake (a wrong year, a time zone).
+			badRequest(c, bodyErr("before", "%s is in the future", *body.Before))
+			return
+		}
+		before = t
+	default:
+		badRequest(c, bodyErr("", "give older_than_days (a number of days) or before (an RFC 3339 time)"))
+		return
+	}
+	n, err := s.cfg.Store.Cleanup(c.Request.Context(), before, body.DryRun)
+	if err != nil && !errors.Is(err, store.ErrCleanupBefore) {
+		s.log.ErrorContext(c.Request.Context(), "cleanup", "err", err, "deleted_before_error", n)
+		fail(c, http.StatusInternalServerError, CodeInternal, "cleanup failed after deleting "+strconv.FormatInt(n, 10)+" clients; see the collector log")
+		return
+	}
+	resp := cleanupResponse{Matched: n, DryRun: body.DryRun, Before: before.Format(time.RFC3339Nano)}
+	if !body.DryRun {
+		resp.Deleted = n
+		s.stats.invalidate()
+		s.log.InfoContext(c.Request.Context(), "cleanup", "deleted", n, "before", resp.Before)
+	}
+	c.JSON(http.StatusOK, resp)
+}

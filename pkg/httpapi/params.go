@@ -1,0 +1,458 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+)
+
+// Limits of the request parameters.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 1000
+	// maxPage keeps page × page_size far from overflow and from offsets no
+	// list could reach.
+	maxPage = 10_000_000
+	// maxListValues bounds each list in a search filter.
+	maxListValues = 1000
+	// maxInterfaceName is generous: names in the store come from workers,
+	// which may run on other systems than Linux (IFNAMSIZ is 16 there).
+	maxInterfaceName = 64
+	// maxBody bounds every JSON request body.
+	maxBody = 1 << 20
+)
+
+// validationError is a 4xx about one parameter or field.
+type validationError struct {
+	code  string
+	field string
+	msg   string
+}
+
+func (e *validationError) Error() string { return e.msg }
+
+func (e *validationError) status() int {
+	switch e.code {
+	case CodeBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	}
+	return http.StatusBadRequest
+}
+
+func paramErr(field, format string, a ...any) error {
+	return &validationError{code: CodeInvalidParameter, field: field, msg: field + ": " + fmt.Sprintf(format, a...)}
+}
+
+func bodyErr(field, format string, a ...any) error {
+	msg := fmt.Sprintf(format, a...)
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	return &validationError{code: CodeInvalidBody, field: field, msg: msg}
+}
+
+// query reads query parameters, refusing ones the endpoint does not know
+// (a misspelt filter would otherwise silently select everything) and
+// repeated ones.
+type query struct {
+	v url.Values
+}
+
+func newQuery(c *gin.Context, allowed ...string) (query, error) {
+	v := c.Request.URL.Query()
+	for k, vals := range v {
+		known := false
+		for _, a := range allowed {
+			if k == a {
+				known = true
+				break
+			}
+		}
+		if !known {
+			return query{}, paramErr(k, "unknown query parameter; accepted: %s", strings.Join(allowed, ", "))
+		}
+		if len(vals) > 1 {
+			return query{}, paramErr(k, "given %d times; give it once", len(vals))
+		}
+	}
+	return query{v}, nil
+}
+
+func (q query) str(name string) (string, bool) {
+	vals, ok := q.v[name]
+	if !ok {
+		return "", false
+	}
+	return vals[0], true
+}
+
+func (q query) intIn(name string, def, lo, hi int) (int, error) {
+	s, ok := q.str(name)
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, paramErr(name, "%q is not an integer", s)
+	}
+	if n < lo || n > hi {
+		return 0, paramErr(name, "%d is out of range %d–%d", n, lo, hi)
+	}
+	return n, nil
+}
+
+func (q query) time(name string) (time.Time, error) {
+	s, ok := q.str(name)
+	if !ok {
+		return time.Time{}, nil
+	}
+	return parseTime(name, s, paramErr)
+}
+
+func parseTime(field, s string, mk func(string, string, ...any) error) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, mk(field, "%q is not an RFC 3339 time such as 2026-11-25T17:00:00Z", s)
+	}
+	if t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, mk(field, "%q is out of range", s)
+	}
+	return t.UTC(), nil
+}
+
+// parseAddr parses an address in any valid spelling. A zone (fe80::1%eth0)
+// is dropped: the store keeps addresses without one.
+func parseAddr(s string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.WithZone(""), true
+}
+
+// checkIPSearch validates a search_ip substring: only characters that occur
+// in canonical address text, lower-cased as the store writes them.
+func checkIPSearch(field, s string, mk func(string, string, ...any) error) (string, error) {
+	if s == "" || len(s) > 45 {
+		return "", mk(field, "must be 1–45 characters of an IP address")
+	}
+	s = strings.ToLower(s)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '.' || c == ':') {
+			return "", mk(field, "%q may hold only hex digits, '.' and ':'", s)
+		}
+	}
+	return s, nil
+}
+
+func checkInterfaceName(field, s string, mk func(string, string, ...any) error) error {
+	if s == "" || len(s) > maxInterfaceName || !utf8.ValidString(s) {
+		return mk(field, "must be 1–%d bytes of UTF-8", maxInterfaceName)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return mk(field, "contains a control character")
+		}
+	}
+	return nil
+}
+
+func parsePrefix(field, s string, mk func(string, string, ...any) error) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(strings.TrimSpace(s))
+	if err != nil {
+		return netip.Prefix{}, mk(field, "%q is not a CIDR prefix such as 192.0.2.0/24 or 2001:db8::/32", s)
+	}
+	return p, nil
+}
+
+// listParams are the query parameters of GET /history/clients.
+type listParams struct {
+	filter store.ClientFilter
+	sort   store.Sort
+	page   store.Page
+}
+
+var listQueryNames = []string{"page", "page_size", "search_ip", "cidr", "interface_name", "ntp_version",
+	"seen_after", "seen_before", "sort_by", "sort_order"}
+
+func parseListQuery(c *gin.Context) (listParams, error) {
+	var p listParams
+	q, err := newQuery(c, listQueryNames...)
+	if err != nil {
+		return p, err
+	}
+	if p.page.Number, err = q.intIn("page", 1, 1, maxPage); err != nil {
+		return p, err
+	}
+	if p.page.Size, err = q.intIn("page_size", defaultPageSize, 1, maxPageSize); err != nil {
+		return p, err
+	}
+	if s, ok := q.str("search_ip"); ok {
+		if p.filter.IPContains, err = checkIPSearch("search_ip", s, paramErr); err != nil {
+			return p, err
+		}
+	}
+	if s, ok := q.str("cidr"); ok {
+		pr, err := parsePrefix("cidr", s, paramErr)
+		if err != nil {
+			return p, err
+		}
+		p.filter.Prefixes = []netip.Prefix{pr}
+	}
+	if s, ok := q.str("interface_name"); ok {
+		if err := checkInterfaceName("interface_name", s, paramErr); err != nil {
+			return p, err
+		}
+		p.filter.Interfaces = []string{s}
+	}
+	if _, ok := q.str("ntp_version"); ok {
+		v, err := q.intIn("ntp_version", 0, 0, 7)
+		if err != nil {
+			return p, err
+		}
+		p.filter.Versions = []int{v}
+	}
+	if p.filter.SeenAfter, err = q.time("seen_after"); err != nil {
+		return p, err
+	}
+	if p.filter.SeenBefore, err = q.time("seen_before"); err != nil {
+		return p, err
+	}
+	if err := checkWindow(&p.filter, "seen_before", paramErr); err != nil {
+		return p, err
+	}
+	by, _ := q.str("sort_by")
+	order, _ := q.str("sort_order")
+	if p.sort, err = parseSort("sort_by", "sort_order", by, order, paramErr); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+func checkWindow(f *store.ClientFilter, field string, mk func(string, string, ...any) error) error {
+	if !f.SeenAfter.IsZero() && !f.SeenBefore.IsZero() && !f.SeenAfter.Before(f.SeenBefore) {
+		return mk(field, "must be later than seen_after")
+	}
+	return nil
+}
+
+// parseSort validates a sort field and order; the default is last_seen,
+// newest first.
+func parseSort(byField, orderField, by, order string, mk func(string, string, ...any) error) (store.Sort, error) {
+	s := store.Sort{Field: store.SortLastSeen, Desc: true}
+	if by != "" {
+		if !store.ValidSortField(by) {
+			return s, mk(byField, "%q is not one of %s", by, strings.Join(store.SortFields(), ", "))
+		}
+		s.Field = store.SortField(by)
+	}
+	switch order {
+	case "", "desc":
+	case "asc":
+		s.Desc = false
+	default:
+		return s, mk(orderField, "%q is not asc or desc", order)
+	}
+	return s, nil
+}
+
+// decodeJSON reads the request body into v: one JSON object, no unknown
+// fields, no trailing data, at most maxBody bytes. Errors name the field.
+// An empty body is allowed only when emptyOK.
+func decodeJSON(c *gin.Context, v any, emptyOK bool) error {
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return &validationError{code: CodeUnsupportedMedia, msg: fmt.Sprintf("Content-Type %q: send application/json", ct)}
+		}
+	}
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			if emptyOK {
+				return nil
+			}
+			return bodyErr("", "the request body is empty; send a JSON object")
+		}
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return jsonError(err)
+		}
+		return bodyErr("", "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// jsonError turns encoding/json's errors into ones that name the field.
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+		mbe *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return &validationError{code: CodeBodyTooLarge, msg: fmt.Sprintf("the request body is over %d bytes", mbe.Limit)}
+	case errors.As(err, &syn):
+		return bodyErr("", "malformed JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return bodyErr("", "the body must be a JSON object, not %s", typ.Value)
+		}
+		return bodyErr(field, "expected %s, got %s", jsonTypeName(typ.Type.String()), typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return bodyErr("", "the JSON body ends too early")
+	}
+	// encoding/json reports unknown fields only as text: json: unknown field "x".
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return bodyErr(name, "unknown field")
+	}
+	return bodyErr("", "%v", err)
+}
+
+func jsonTypeName(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.Contains(goType, "int"):
+		return "an integer"
+	case strings.Contains(goType, "float"):
+		return "a number"
+	case strings.Contains(goType, "bool"):
+		return "true or false"
+	case strings.Contains(goType, "string"):
+		return "a string"
+	}
+	return "an object"
+}
+
+// filtersBody is the "filters" object of search and export.
+type filtersBody struct {
+	ClientIPs      []string     `json:"client_ips"`
+	SearchIP       *string      `json:"search_ip"`
+	InterfaceNames []string     `json:"interface_names"`
+	CIDRs          []string     `json:"cidrs"`
+	NTPVersions    []int        `json:"ntp_versions"`
+	Stratum        *stratumBody `json:"stratum"`
+	SeenAfter      *string      `json:"seen_after"`
+	SeenBefore     *string      `json:"seen_before"`
+	MinSessions    *int64       `json:"min_sessions"`
+	HasUnanswered  *bool        `json:"has_unanswered"`
+	HasKoD         *bool        `json:"has_kod"`
+}
+
+type stratumBody struct {
+	Min *int `json:"min"`
+	Max *int `json:"max"`
+}
+
+func (b *filtersBody) filter(prefix string) (store.ClientFilter, error) {
+	var f store.ClientFilter
+	if b == nil {
+		return f, nil
+	}
+	name := func(s string) string { return prefix + s }
+	lists := map[string]int{"client_ips": len(b.ClientIPs), "interface_names": len(b.InterfaceNames),
+		"cidrs": len(b.CIDRs), "ntp_versions": len(b.NTPVersions)}
+	for k, n := range lists {
+		if n > maxListValues {
+			return f, bodyErr(name(k), "%d values; at most %d", n, maxListValues)
+		}
+	}
+	for i, s := range b.ClientIPs {
+		a, ok := parseAddr(s)
+		if !ok {
+			return f, bodyErr(fmt.Sprintf("%s[%d]", name("client_ips"), i), "%q is not an IP address", s)
+		}
+		f.IPs = append(f.IPs, a)
+	}
+	if b.SearchIP != nil {
+		s, err := checkIPSearch(name("search_ip"), *b.SearchIP, bodyErr)
+		if err != nil {
+			return f, err
+		}
+		f.IPContains = s
+	}
+	for i, s := range b.InterfaceNames {
+		if err := checkInterfaceName(fmt.Sprintf("%s[%d]", name("interface_names"), i), s, bodyErr); err != nil {
+			return f, err
+		}
+		f.Interfaces = append(f.Interfaces, s)
+	}
+	for i, s := range b.CIDRs {
+		p, err := parsePrefix(fmt.Sprintf("%s[%d]", name("cidrs"), i), s, bodyErr)
+		if err != nil {
+			return f, err
+		}
+		f.Prefixes = append(f.Prefixes, p)
+	}
+	for i, v := range b.NTPVersions {
+		if v < 0 || v > 7 {
+			return f, bodyErr(fmt.Sprintf("%s[%d]", name("ntp_versions"), i), "%d is out of range 0–7", v)
+		}
+		f.Versions = append(f.Versions, v)
+	}
+	if b.Stratum != nil {
+		if m := b.Stratum.Min; m != nil {
+			if *m < 0 || *m > 255 {
+				return f, bodyErr(name("stratum.min"), "%d is out of range 0–255", *m)
+			}
+			f.StratumMin = m
+		}
+		if m := b.Stratum.Max; m != nil {
+			if *m < 0 || *m > 255 {
+				return f, bodyErr(name("stratum.max"), "%d is out of range 0–255", *m)
+			}
+			f.StratumMax = m
+		}
+		if f.StratumMin != nil && f.StratumMax != nil && *f.StratumMin > *f.StratumMax {
+			return f, bodyErr(name("stratum"), "min %d is above max %d", *f.StratumMin, *f.StratumMax)
+		}
+	}
+	var err error
+	if b.SeenAfter != nil {
+		if f.SeenAfter, err = parseTime(name("seen_after"), *b.SeenAfter, bodyErr); err != nil {
+			return f, err
+		}
+	}
+	if b.SeenBefore != nil {
+		if f.SeenBefore, err = parseTime(name("seen_before"), *b.SeenBefore, bodyErr); err != nil {
+			return f, err
+		}
+	}
+	if err := checkWindow(&f, name("seen_before"), bodyErr); err != nil {
+		return f, err
+	}
+	if b.MinSessions != nil {
+		if *b.MinSessions < 0 {
+			return f, bodyErr(name("min_sessions"), "%d is negative", *b.MinSessions)
+		}
+		f.MinSessions = *b.MinSessions
+	}
+	f.HasUnanswered = b.HasUnanswered
+	f.HasKoD = b.HasKoD
+	return f, nil
+}

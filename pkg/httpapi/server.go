@@ -1,0 +1,305 @@
+// Package httpapi is the collector's operator-facing HTTP API, served with
+// Gin: the client history (list, detail, search, export, cleanup), interface
+// and service statistics, health, Prometheus metrics, and the REST face of
+// the worker supervisor. api/openapi.yaml is its contract.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
+)
+
+// Ingest is what the API reads from the ingestion server.
+type Ingest interface {
+	Snapshot() ingest.Snapshot
+	// Health reports why ingestion cannot take sessions, nil when it can.
+	Health() error
+}
+
+// Supervisor is what the interface endpoints need from the worker
+// supervisor. Its errors wrap the supervisor package's sentinels
+// (ErrInvalid, ErrNoSuchInterface, ErrAlreadyRunning, ErrNotRunning,
+// ErrWorkerBinary, ErrClosed), which choose the status code.
+type Supervisor interface {
+	Interfaces(ctx context.Context) ([]supervisor.InterfaceInfo, error)
+	Start(ctx context.Context, name string, opts supervisor.Options) (supervisor.Status, error)
+	Stop(ctx context.Context, name string) (supervisor.Status, error)
+	Status(name string) (supervisor.Status, error)
+}
+
+// Defaults.
+const (
+	DefaultAddr = "127.0.0.1:8000"
+	// DefaultExportLimit is the most rows one export writes; a request may
+	// ask for fewer, never more.
+	DefaultExportLimit = 10_000_000
+	// DefaultStatsMaxAge is how long interface statistics are served from
+	// the last computation before a new one starts.
+	DefaultStatsMaxAge = 15 * time.Second
+)
+
+// Config configures a Server. Store is required; Ingest and Supervisor may
+// be nil (the endpoints that need them then answer 503).
+type Config struct {
+	Addr       string
+	Store      *store.Store
+	Ingest     Ingest
+	Supervisor Supervisor
+	// Token, when set, must be presented as "Authorization: Bearer <token>"
+	// on the mutating endpoints and on export.
+	Token  string
+	Logger *slog.Logger
+	// Metrics is the Prometheus exporter; New makes one when nil. Make it
+	// first with NewMetrics to feed its batch histogram from ingestion.
+	Metrics *Metrics
+	// StatsMaxAge: see DefaultStatsMaxAge. Negative computes every request.
+	StatsMaxAge time.Duration
+	// ExportLimit: see DefaultExportLimit.
+	ExportLimit int64
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	engine  *gin.Engine
+	srv     *http.Server
+	metrics *Metrics
+	stats   *statsCache
+	now     func() time.Time
+	// tokenSum is the SHA-256 of the token: comparing fixed-size digests in
+	// constant time does not reveal the token's length either.
+	tokenSum [sha256.Size]byte
+
+	ctx    context.Context // ends at Shutdown; background statistics use it
+	cancel context.CancelFunc
+}
+
+// New builds the server and its routes. It does not listen yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("httpapi: no store")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StatsMaxAge == 0 {
+		cfg.StatsMaxAge = DefaultStatsMaxAge
+	}
+	if cfg.ExportLimit <= 0 {
+		cfg.ExportLimit = DefaultExportLimit
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Token != "" {
+		s.tokenSum = sha256.Sum256([]byte(cfg.Token))
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	s.metrics.attach(cfg.Store, cfg.Ingest)
+	s.stats = newStatsCache(s.ctx, cfg.StatsMaxAge, s.computeInterfaceStats, s.log)
+
+	// Release mode: no debug banner or route dump on stderr.
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	// The API is reached directly (127.0.0.1 by default); no proxy's
+	// X-Forwarded-For is trusted, so the logged client is the peer.
+	if err := e.SetTrustedProxies(nil); err != nil {
+		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
+	}
+	e.HandleMethodNotAllowed = true
+	e.Use(s.recovery(), s.requestLog())
+	e.NoRoute(func(c *gin.Context) {
+		fail(c, http.StatusNotFound, CodeNotFound, "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path)
+	})
+	e.NoMethod(func(c *gin.Context) {
+		fail(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+	})
+	s.routes(e)
+	s.engine = e
+
+	s.srv = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Export lifts this deadline for itself and moves it forward as it
+		// writes; everything else answers well within it.
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+func (s *Server) routes(e *gin.Engine) {
+	auth := s.requireToken()
+	e.GET("/health", s.health(false))
+	e.GET("/metrics", gin.WrapH(s.metrics.Handler()))
+
+	api := e.Group("/api/ntp")
+	h := api.Group("/history")
+	h.GET("/clients", s.listClients)
+	h.GET("/clients/:client_ip", s.clientDetail)
+	h.POST("/search", s.search)
+	h.POST("/export", auth, s.export)
+	h.POST("/cleanup", auth, s.cleanup)
+	h.GET("/interfaces/statistics", s.interfaceStatistics)
+	h.GET("/service/statistics", s.serviceStatistics)
+	h.GET("/health", s.health(true))
+
+	i := api.Group("/interfaces")
+	i.GET("", s.listInterfaces)
+	i.POST("/:name/start", auth, s.startInterface)
+	i.POST("/:name/stop", auth, s.stopInterface)
+	i.GET("/:name/status", s.interfaceStatus)
+}
+
+// Handler is the router, for tests and for serving on a listener of one's
+// own.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Routes lists the registered routes as "METHOD /path" with Gin's :param
+// syntax.
+func (s *Server) Routes() []gin.RouteInfo { return s.engine.Routes() }
+
+// ListenAndServe listens on Config.Addr and serves until Shutdown, which
+// makes it return nil.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("httpapi: listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.log.Info("http api listening", "addr", ln.Addr().String(), "auth", s.cfg.Token != "")
+	if s.cfg.Token == "" && !isLoopback(ln.Addr()) {
+		s.log.Warn("http api listens beyond loopback without --api-token: cleanup, export and worker control are open to anyone who can connect", "addr", ln.Addr().String())
+	}
+	if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("httpapi: serve: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits, until ctx ends, for the
+// requests in flight (an export included) to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	if err := s.srv.Shutdown(ctx); err != nil {
+		return fmt.Errorf("httpapi: shutdown: %w", err)
+	}
+	return nil
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// requireToken checks the bearer token when one is configured.
+//
+// 401 (with WWW-Authenticate) means no credentials were presented, or the
+// Authorization header is not a bearer token at all: the client should
+// authenticate. 403 means a bearer token was presented and it is not the
+// right one: authenticating again with the same token will not help.
+func (s *Server) requireToken() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if s.cfg.Token == "" {
+			c.Next()
+			return
+		}
+		h := c.GetHeader("Authorization")
+		scheme, tok, ok := strings.Cut(h, " ")
+		tok = strings.TrimSpace(tok)
+		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			msg := "this endpoint needs Authorization: Bearer <token>"
+			challenge := `Bearer realm="ntp-monitor"`
+			if h != "" {
+				msg = "the Authorization header is not a bearer token; " + msg
+				challenge += `, error="invalid_request"`
+			}
+			c.Header("WWW-Authenticate", challenge)
+			fail(c, http.StatusUnauthorized, CodeUnauthorized, msg)
+			return
+		}
+		sum := sha256.Sum256([]byte(tok))
+		if subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
+			fail(c, http.StatusForbidden, CodeForbidden, "the bearer token is not valid")
+			return
+		}
+		c.Next()
+	}
+}
+
+// recovery turns a panic into a logged 500. http.ErrAbortHandler passes
+// through: it is how a streaming handler aborts a response already started.
+func (s *Server) recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(r)
+			}
+			s.log.ErrorContext(c.Request.Context(), "http handler panic", "panic", r,
+				"method", c.Request.Method, "path", c.Request.URL.Path)
+			if !c.Writer.Written() {
+				fail(c, http.StatusInternalServerError, CodeInternal, "internal error; see the collector log")
+			} else {
+				c.Abort()
+			}
+		}()
+		c.Next()
+	}
+}
+
+// requestLog logs every request through slog once it is answered.
+func (s *Server) requestLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(c.Request.Context(), level, "http request",
+			"method", c.Request.Method,
+			"path", c.Request.URL.Path,
+			"query", c.Request.URL.RawQuery,
+			"status", status,
+			"bytes", c.Writer.Size(),
+			"duration", time.Since(start),
+			"client", c.ClientIP())
+	}
+}

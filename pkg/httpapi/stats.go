@@ -1,0 +1,333 @@
+package httpapi
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+)
+
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// metricJSON is MetricStats on the wire.
+type metricJSON struct {
+	Sessions int64    `json:"sessions"`
+	Clients  int64    `json:"clients"`
+	Mean     *float64 `json:"mean"`
+	Min      *float64 `json:"min"`
+	Max      *float64 `json:"max"`
+	P50      *float64 `json:"p50_of_client_means"`
+	P95      *float64 `json:"p95_of_client_means"`
+}
+
+func nf(v sql.NullFloat64) *float64 {
+	if !v.Valid {
+		return nil
+	}
+	return &v.Float64
+}
+
+func metricOut(m store.MetricStats) metricJSON {
+	return metricJSON{Sessions: m.Sessions, Clients: m.Clients, Mean: nf(m.Mean), Min: nf(m.Min), Max: nf(m.Max), P50: nf(m.P50), P95: nf(m.P95)}
+}
+
+type interfaceStatsJSON struct {
+	InterfaceName   string           `json:"interface_name"`
+	Clients         int64            `json:"clients"`
+	ActiveLastHour  int64            `json:"active_clients_last_hour"`
+	ActiveLastDay   int64            `json:"active_clients_last_day"`
+	Sessions        int64            `json:"sessions"`
+	Answered        int64            `json:"answered"`
+	Unanswered      int64            `json:"unanswered"`
+	KoD             int64            `json:"kod"`
+	ClientsWithKoD  int64            `json:"clients_with_kod"`
+	OtherModes      map[string]int64 `json:"other_mode_packets"`
+	Versions        map[string]int64 `json:"ntp_versions"`
+	Latency         metricJSON       `json:"client_to_server_latency_seconds"`
+	Processing      metricJSON       `json:"server_processing_time_seconds"`
+	Total           metricJSON       `json:"total_process_time_seconds"`
+	FirstSeen       string           `json:"first_seen_timestamp"`
+	LastSeen        string           `json:"last_seen_timestamp"`
+	ClientsNoVerson int64            `json:"clients_without_version"`
+}
+
+type interfaceStatsResponse struct {
+	Data          []interfaceStatsJSON `json:"data"`
+	GeneratedAt   string               `json:"generated_at"`
+	ComputeMillis float64              `json:"compute_ms"`
+	MaxAgeSeconds float64              `json:"max_age_seconds"`
+}
+
+func intKeys(m map[int]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[strconv.Itoa(k)] = v
+	}
+	return out
+}
+
+func (s *Server) computeInterfaceStats(ctx context.Context) (*interfaceStatsResponse, error) {
+	start := time.Now()
+	now := s.now()
+	st, err := s.cfg.Store.InterfaceStatistics(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	resp := &interfaceStatsResponse{Data: make([]interfaceStatsJSON, 0, len(st)), GeneratedAt: now.UTC().Format(time.RFC3339Nano)}
+	for _, i := range st {
+		resp.Data = append(resp.Data, interfaceStatsJSON{
+			InterfaceName: i.Interface, Clients: i.Clients, ActiveLastHour: i.ActiveLastHour, ActiveLastDay: i.ActiveLastDay,
+			Sessions: i.Sessions, Answered: i.Answered, Unanswered: i.Unanswered, KoD: i.KoD, ClientsWithKoD: i.ClientsWithKoD,
+			OtherModes: intKeys(i.OtherModes), Versions: intKeys(i.Versions),
+			Latency: metricOut(i.Latency), Processing: metricOut(i.Processing), Total: metricOut(i.Total),
+			FirstSeen: i.FirstSeen, LastSeen: i.LastSeen, ClientsNoVerson: i.ClientsNoVersion,
+		})
+	}
+	resp.ComputeMillis = float64(time.Since(start).Microseconds()) / 1000
+	return resp, nil
+}
+
+// GET /api/ntp/history/interfaces/statistics
+func (s *Server) interfaceStatistics(c *gin.Context) {
+	if _, err := newQuery(c); err != nil {
+		badRequest(c, err)
+		return
+	}
+	resp, err := s.stats.get(c.Request.Context())
+	if err != nil {
+		s.internalError(c, "interface statistics", err)
+		return
+	}
+	out := *resp
+	out.MaxAgeSeconds = max(s.cfg.StatsMaxAge, 0).Seconds()
+	c.JSON(http.StatusOK, out)
+}
+
+// statsCache serves interface statistics, which read the whole table, from
+// the latest computation: a fresh one is computed when the cached one is
+// older than maxAge, in the background while the older one is still served
+// (stale-while-revalidate). Only the first request waits. Concurrent requests
+// never start more than one computation.
+type statsCache struct {
+	ctx     context.Context
+	maxAge  time.Duration
+	compute func(context.Context) (*interfaceStatsResponse, error)
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	val      *interfaceStatsResponse
+	at       time.Time
+	inflight chan struct{} // closed when the running computation ends
+	err      error         // of the last computation
+	gen      uint64        // bumped by invalidate; a computation begun before is not kept
+}
+
+func newStatsCache(ctx context.Context, maxAge time.Duration, compute func(context.Context) (*interfaceStatsResponse, error), log *slog.Logger) *statsCache {
+	return &statsCache{ctx: ctx, maxAge: maxAge, compute: compute, log: log}
+}
+
+func (c *statsCache) get(ctx context.Context) (*interfaceStatsResponse, error) {
+	if c.maxAge < 0 {
+		return c.compute(ctx)
+	}
+	c.mu.Lock()
+	if c.val != nil {
+		v := c.val
+		if time.Since(c.at) > c.maxAge && c.inflight == nil {
+			c.startLocked()
+		}
+		c.mu.Unlock()
+		return v, nil
+	}
+	if c.inflight == nil {
+		c.startLocked()
+	}
+	done := c.inflight
+	c.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.val == nil {
+		return nil, c.err
+	}
+	return c.val, nil
+}
+
+// startLocked starts one computation in the background, detached from the
+// request that triggered it so a client going away does not waste it.
+func (c *statsCache) startLocked() {
+	done := make(chan struct{})
+	c.inflight = done
+	gen := c.gen
+	go func() {
+		defer close(done)
+		v, err := c.compute(c.ctx)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.inflight = nil
+		c.err = err
+		if gen != c.gen {
+			return
+		}
+		if err != nil {
+			if c.ctx.Err() == nil {
+				c.log.Error("interface statistics", "err", err)
+			}
+			return
+		}
+		c.val, c.at = v, time.Now()
+	}()
+}
+
+// invalidate makes the next request compute afresh (after a cleanup).
+func (c *statsCache) invalidate() {
+	c.mu.Lock()
+	c.val = nil
+	c.gen++
+	c.mu.Unlock()
+}
+
+type workerJSON struct {
+	WorkerID    string  `json:"worker_id"`
+	Interface   string  `json:"interface"`
+	RemoteAddr  string  `json:"remote_addr"`
+	Connected   bool    `json:"connected"`
+	ConnectedAt string  `json:"connected_at"`
+	LastSeen    string  `json:"last_seen"`
+	Connections int     `json:"connections"`
+	Received    uint64  `json:"received"`
+	LastSeq     uint64  `json:"last_seq"`
+	Acked       uint64  `json:"acked"`
+	Lag         uint64  `json:"lag"`
+	Capture     *statsJ `json:"capture"`
+}
+
+type statsJ struct {
+	At             string `json:"at"`
+	Packets        uint64 `json:"packets"`
+	KernelReceived uint64 `json:"kernel_received"`
+	KernelDrops    uint64 `json:"kernel_drops"`
+	InterfaceDrops uint64 `json:"interface_drops"`
+	DecodeErrors   uint64 `json:"decode_errors"`
+	Pending        uint64 `json:"pending"`
+	Evicted        uint64 `json:"evicted"`
+	Sessions       uint64 `json:"sessions"`
+	Answered       uint64 `json:"answered"`
+	Unanswered     uint64 `json:"unanswered"`
+	OtherModes     uint64 `json:"other_modes"`
+	Unmatched      uint64 `json:"unmatched"`
+	Sent           uint64 `json:"sent"`
+	Acked          uint64 `json:"acked"`
+	Lost           uint64 `json:"lost"`
+	Spooled        uint64 `json:"spooled"`
+}
+
+type ingestionJSON struct {
+	Started           string            `json:"started"`
+	UptimeSeconds     float64           `json:"uptime_seconds"`
+	TotalReceived     uint64            `json:"total_received"`
+	TotalProcessed    uint64            `json:"total_processed"`
+	QueueSize         int               `json:"queue_size"`
+	QueueCapacity     int               `json:"queue_capacity"`
+	ProcessingErrors  uint64            `json:"processing_errors"`
+	ErrorsByKind      map[string]uint64 `json:"errors_by_kind"`
+	TotalInserted     uint64            `json:"total_inserted"`
+	TotalUpdated      uint64            `json:"total_updated"`
+	CommittedSessions uint64            `json:"committed_sessions"`
+	DuplicatesSkipped uint64            `json:"duplicates_skipped"`
+	BatchesCommitted  uint64            `json:"batches_committed"`
+	LastBatchSeconds  float64           `json:"last_batch_duration_seconds"`
+	LastBatchSize     int               `json:"last_batch_size"`
+	LastBatchRows     int               `json:"last_batch_rows"`
+	LastCommitAt      string            `json:"last_commit_at"`
+	LastCommitError   string            `json:"last_commit_error"`
+	CommitFailures    uint64            `json:"commit_failures"`
+	ConnectedWorkers  int               `json:"connected_workers"`
+	Connections       int               `json:"connections"`
+	ListenerUp        bool              `json:"listener_up"`
+	WriterAlive       bool              `json:"writer_alive"`
+}
+
+type databaseJSON struct {
+	Path          string `json:"path"`
+	SizeBytes     int64  `json:"size_bytes"`
+	FileBytes     int64  `json:"file_bytes"`
+	WALBytes      int64  `json:"wal_bytes"`
+	Rows          int64  `json:"rows"`
+	SchemaVersion int    `json:"schema_version"`
+}
+
+type serviceStatsResponse struct {
+	Ingestion *ingestionJSON `json:"ingestion"`
+	Database  databaseJSON   `json:"database"`
+	Workers   []workerJSON   `json:"workers"`
+}
+
+func timeOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// GET /api/ntp/history/service/statistics
+func (s *Server) serviceStatistics(c *gin.Context) {
+	if _, err := newQuery(c); err != nil {
+		badRequest(c, err)
+		return
+	}
+	db, err := s.cfg.Store.Stats(c.Request.Context())
+	if err != nil {
+		s.internalError(c, "database statistics", err)
+		return
+	}
+	resp := serviceStatsResponse{
+		Database: databaseJSON{Path: db.Path, SizeBytes: db.SizeBytes(), FileBytes: db.FileBytes, WALBytes: db.WALBytes, Rows: db.Rows, SchemaVersion: db.SchemaVersion},
+		Workers:  []workerJSON{},
+	}
+	if s.cfg.Ingest != nil {
+		sn := s.cfg.Ingest.Snapshot()
+		errs := sn.ErrorsByKind
+		if errs == nil {
+			errs = map[string]uint64{}
+		}
+		resp.Ingestion = &ingestionJSON{
+			Started: timeOrEmpty(sn.Started), UptimeSeconds: sn.Uptime.Seconds(),
+			TotalReceived: sn.TotalReceived, TotalProcessed: sn.TotalProcessed,
+			QueueSize: sn.QueueSize, QueueCapacity: sn.QueueCapacity,
+			ProcessingErrors: sn.ProcessingErrors, ErrorsByKind: errs,
+			TotalInserted: sn.TotalInserted, TotalUpdated: sn.TotalUpdated, CommittedSessions: sn.CommittedSessions,
+			DuplicatesSkipped: sn.DuplicatesSkipped, BatchesCommitted: sn.BatchesCommitted,
+			LastBatchSeconds: sn.LastBatchDuration.Seconds(), LastBatchSize: sn.LastBatchSize, LastBatchRows: sn.LastBatchRows,
+			LastCommitAt: timeOrEmpty(sn.LastCommitAt), LastCommitError: sn.LastCommitError, CommitFailures: sn.CommitFailures,
+			ConnectedWorkers: sn.ConnectedWorkers, Connections: sn.Connections,
+			ListenerUp: sn.ListenerUp, WriterAlive: sn.WriterAlive,
+		}
+		for _, w := range sn.Workers {
+			wj := workerJSON{WorkerID: w.WorkerID, Interface: w.Interface, RemoteAddr: w.RemoteAddr, Connected: w.Connected,
+				ConnectedAt: timeOrEmpty(w.ConnectedAt), LastSeen: timeOrEmpty(w.LastSeen), Connections: w.Connections,
+				Received: w.Received, LastSeq: w.LastSeq, Acked: w.Acked, Lag: w.Lag}
+			if !w.StatsAt.IsZero() {
+				st := w.Stats
+				wj.Capture = &statsJ{At: timeOrEmpty(w.StatsAt), Packets: st.Packets, KernelReceived: st.KernelReceived,
+					KernelDrops: st.KernelDrops, InterfaceDrops: st.InterfaceDrops, DecodeErrors: st.DecodeErrors,
+					Pending: st.Pending, Evicted: st.Evicted, Sessions: st.Sessions, Answered: st.Answered,
+					Unanswered: st.Unanswered, OtherModes: st.OtherModes, Unmatched: st.Unmatched, Sent: st.Sent,
+					Acked: st.Acked, Lost: st.Lost, Spooled: st.Spooled}
+			}
+			resp.Workers = append(resp.Workers, wj)
+		}
+	}
+	c.JSON(http.StatusOK, resp)
+}
