@@ -1,0 +1,582 @@
+package supervisor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
+)
+
+// DesiredState is where the supervisor keeps which interfaces should be
+// monitored and with which options; *store.Store implements it.
+type DesiredState interface {
+	SetMonitored(ctx context.Context, name, optionsJSON string, enabled bool) error
+	Monitored(ctx context.Context) ([]store.MonitoredInterface, error)
+}
+
+// Config configures a Supervisor. WorkerBin, PIDDir, LogDir, IngestionHost
+// and IngestionPort are required; zero durations and counts take the
+// defaults named on each field.
+type Config struct {
+	// WorkerBin is the ntp-worker executable.
+	WorkerBin string
+	// PIDDir holds ntp_<iface>.pid for every running worker; LogDir holds
+	// ntp_<iface>.log. Both are created (0750) when missing.
+	PIDDir string
+	LogDir string
+
+	// IngestionHost and IngestionPort are where workers send their sessions.
+	// An unspecified address (0.0.0.0, ::, "") means the loopback address.
+	IngestionHost string
+	IngestionPort int
+	// Token is passed to workers as NTP_TOKEN in their environment.
+	Token string
+	// WorkerLogLevel and WorkerLogFormat, when set, are passed on as
+	// --log-level and --log-format.
+	WorkerLogLevel  string
+	WorkerLogFormat string
+
+	// Desired persists the desired state; nil keeps it in memory only (and
+	// Restore then adopts every live worker it finds).
+	Desired DesiredState
+	// WorkerStats returns the latest stats line received from the worker on
+	// iface and when it arrived; nil leaves Status.Stats empty.
+	WorkerStats func(iface string) (wire.Stats, time.Time, bool)
+
+	Logger *slog.Logger // default slog.Default()
+
+	// StopTimeout bounds the wait between SIGTERM and SIGKILL, long enough
+	// for a worker to flush and get its acks; default 15s.
+	StopTimeout time.Duration
+	// RunningAfter is how long a new process must stay up to count as
+	// running rather than starting; default 2s.
+	RunningAfter time.Duration
+	// BackoffMin and BackoffMax bound the delay before a restart, which
+	// doubles with each restart inside RestartWindow; defaults 1s and 1m.
+	BackoffMin time.Duration
+	BackoffMax time.Duration
+	// MaxRestarts unplanned restarts inside RestartWindow, and the next exit
+	// makes the worker failed; defaults 5 and 5m.
+	MaxRestarts   int
+	RestartWindow time.Duration
+
+	// LogMaxBytes caps a worker's log file; when it is exceeded the file is
+	// rotated to .1 … .LogBackups. Defaults 10 MiB and 3. LogCheckInterval
+	// is how often the size is checked; default 5s.
+	LogMaxBytes      int64
+	LogBackups       int
+	LogCheckInterval time.Duration
+	// LogTailLines is how many log lines a failed worker's status carries;
+	// default 20.
+	LogTailLines int
+
+	// PollInterval is how often an adopted worker (not our child, so not
+	// waitable) is checked for life; default 500ms.
+	PollInterval time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.StopTimeout, 15*time.Second)
+	def(&c.RunningAfter, 2*time.Second)
+	def(&c.BackoffMin, time.Second)
+	def(&c.BackoffMax, time.Minute)
+	def(&c.RestartWindow, 5*time.Minute)
+	def(&c.LogCheckInterval, 5*time.Second)
+	def(&c.PollInterval, 500*time.Millisecond)
+	if c.MaxRestarts <= 0 {
+		c.MaxRestarts = 5
+	}
+	if c.LogMaxBytes <= 0 {
+		c.LogMaxBytes = 10 << 20
+	}
+	if c.LogBackups < 0 {
+		c.LogBackups = 0
+	} else if c.LogBackups == 0 {
+		c.LogBackups = 3
+	}
+	if c.LogTailLines <= 0 {
+		c.LogTailLines = 20
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = c.BackoffMin
+	}
+	return c
+}
+
+// Supervisor runs one worker process per monitored interface. Its methods are
+// safe for concurrent use.
+type Supervisor struct {
+	cfg    Config
+	log    *slog.Logger
+	target string // host:port workers send to
+
+	// killNow is closed when Shutdown's context ends before every worker has
+	// stopped: pending SIGTERM waits escalate to SIGKILL at once.
+	killNow     chan struct{}
+	killNowOnce sync.Once
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	closed  bool
+}
+
+// worker is one supervised interface. The fields after mu-guarded are
+// written by the worker's run loop and read by Status, under Supervisor.mu.
+type worker struct {
+	name    string
+	opts    Options
+	argv    []string
+	logPath string
+	pidPath string
+
+	stop     chan struct{} // closed to ask the run loop to stop the process
+	stopOnce sync.Once
+	done     chan struct{} // closed when the run loop has returned
+
+	// Guarded by Supervisor.mu.
+	state     State
+	pid       int
+	adopted   bool
+	startedAt time.Time
+	restarts  int
+	lastExit  *Exit
+	lastLines []string
+}
+
+func (w *worker) requestStop() { w.stopOnce.Do(func() { close(w.stop) }) }
+
+// New checks cfg and creates the PID and log directories. It starts nothing:
+// call Restore to bring back the desired state.
+func New(cfg Config) (*Supervisor, error) {
+	cfg = cfg.withDefaults()
+	if cfg.WorkerBin == "" {
+		return nil, errors.New("supervisor: no worker binary configured")
+	}
+	bin, err := filepath.Abs(cfg.WorkerBin)
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: worker binary %s: %w", cfg.WorkerBin, err)
+	}
+	cfg.WorkerBin = bin
+	if cfg.PIDDir == "" || cfg.LogDir == "" {
+		return nil, errors.New("supervisor: PID and log directories are required")
+	}
+	if cfg.IngestionPort < 1 || cfg.IngestionPort > 65535 {
+		return nil, fmt.Errorf("supervisor: ingestion port %d out of range", cfg.IngestionPort)
+	}
+	for _, d := range []*string{&cfg.PIDDir, &cfg.LogDir} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, fmt.Errorf("supervisor: directory %s: %w", *d, err)
+		}
+		if err := os.MkdirAll(abs, 0o750); err != nil {
+			return nil, fmt.Errorf("supervisor: %w", err)
+		}
+		*d = abs
+	}
+	host := cfg.IngestionHost
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		} else {
+			host = "127.0.0.1"
+		}
+	}
+	cfg.IngestionHost = host
+	return &Supervisor{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "supervisor"),
+		target:  net.JoinHostPort(host, strconv.Itoa(cfg.IngestionPort)),
+		killNow: make(chan struct{}),
+		workers: make(map[string]*worker),
+	}, nil
+}
+
+// LogFile is the path of the log file of the worker on iface.
+func (s *Supervisor) LogFile(iface string) string {
+	return filepath.Join(s.cfg.LogDir, "ntp_"+iface+".log")
+}
+
+func (s *Supervisor) pidFile(iface string) string {
+	return filepath.Join(s.cfg.PIDDir, "ntp_"+iface+".pid")
+}
+
+// argv is the exact command line of the worker on iface. Every value goes in
+// the --flag=value form, so no value can be taken for a flag.
+func (s *Supervisor) argv(iface string, o Options) []string {
+	a := []string{
+		s.cfg.WorkerBin,
+		"--interface=" + iface,
+		"--ingestion-host=" + s.cfg.IngestionHost,
+		"--ingestion-port=" + strconv.Itoa(s.cfg.IngestionPort),
+	}
+	if o.Port != 0 {
+		a = append(a, "--port="+strconv.Itoa(o.Port))
+	}
+	if o.Timeout != 0 {
+		a = append(a, "--timeout="+strconv.FormatFloat(o.Timeout, 'f', -1, 64)+"s")
+	}
+	if o.Snaplen != 0 {
+		a = append(a, "--snaplen="+strconv.Itoa(o.Snaplen))
+	}
+	if o.BufferSize != 0 {
+		a = append(a, "--buffer-size="+strconv.Itoa(o.BufferSize))
+	}
+	if s.cfg.WorkerLogLevel != "" {
+		a = append(a, "--log-level="+s.cfg.WorkerLogLevel)
+	}
+	if s.cfg.WorkerLogFormat != "" {
+		a = append(a, "--log-format="+s.cfg.WorkerLogFormat)
+	}
+	return a
+}
+
+// checkInterface validates name and looks it up on the host.
+func checkInterface(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if _, err := net.InterfaceByName(name); err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrNoSuchInterface, name, err)
+	}
+	return nil
+}
+
+// checkBinary reports a worker binary that cannot be executed.
+func checkBinary(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrWorkerBinary, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%w: %s is not an executable file", ErrWorkerBinary, path)
+	}
+	return nil
+}
+
+// Start starts a worker on interface name and records it in the desired
+// state. It returns ErrInvalid for a bad name or options, ErrNoSuchInterface
+// when the host has no such interface, ErrAlreadyRunning when a worker is
+// already supervised on it, and ErrWorkerBinary when the worker executable
+// is missing. A worker that exits at once is not an error here: it is
+// restarted and, past the restart cap, reported failed by Status.
+func (s *Supervisor) Start(ctx context.Context, name string, opts Options) (Status, error) {
+	if err := checkInterface(name); err != nil {
+		return Status{}, err
+	}
+	if err := opts.Validate(); err != nil {
+		return Status{}, err
+	}
+	if err := checkBinary(s.cfg.WorkerBin); err != nil {
+		return Status{}, err
+	}
+	w, err := s.reserve(name, opts)
+	if err != nil {
+		return Status{}, err
+	}
+	if err := s.persist(ctx, name, opts, true); err != nil {
+		s.release(w, nil)
+		return Status{}, err
+	}
+	if err := s.launch(w); err != nil {
+		if perr := s.persist(context.WithoutCancel(ctx), name, opts, false); perr != nil {
+			s.log.Error("reverting desired state", "interface", name, "err", perr)
+		}
+		return Status{}, err
+	}
+	s.log.Info("worker started", "interface", name, "pid", s.current(name).PID, "argv", w.argv)
+	return s.current(name), nil
+}
+
+// current is Status without the error, for a name known to be supervised.
+func (s *Supervisor) current(name string) Status {
+	st, _ := s.Status(name)
+	return st
+}
+
+// reserve registers a new worker for name in state starting, so that a
+// concurrent Start of the same name gets ErrAlreadyRunning.
+func (s *Supervisor) reserve(name string, opts Options) (*worker, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if old := s.workers[name]; old != nil && old.state.Active() {
+		return nil, fmt.Errorf("%w: interface %q (pid %d, %s)", ErrAlreadyRunning, name, old.pid, old.state)
+	}
+	w := &worker{
+		name:    name,
+		opts:    opts,
+		argv:    s.argv(name, opts),
+		logPath: s.LogFile(name),
+		pidPath: s.pidFile(name),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		state:   StateStarting,
+	}
+	s.workers[name] = w
+	return w, nil
+}
+
+// release undoes reserve after a failed start; ex, when set, is kept as the
+// last exit of a stopped entry so Status can show why.
+func (s *Supervisor) release(w *worker, ex *Exit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w.state = StateStopped
+	w.lastExit = ex
+	if ex == nil && s.workers[w.name] == w {
+		delete(s.workers, w.name)
+	}
+	close(w.done)
+}
+
+// launch spawns the first process of a reserved worker and hands it to a run
+// loop.
+func (s *Supervisor) launch(w *worker) error {
+	s.rotate(w)
+	proc, exits, err := s.spawn(w)
+	if err != nil {
+		s.release(w, &Exit{Time: time.Now().UTC(), Code: -1, Error: err.Error()})
+		return fmt.Errorf("supervisor: starting worker on %q: %w", w.name, err)
+	}
+	go s.run(w, proc, exits)
+	return nil
+}
+
+func (s *Supervisor) persist(ctx context.Context, name string, opts Options, enabled bool) error {
+	if s.cfg.Desired == nil {
+		return nil
+	}
+	b, err := json.Marshal(opts)
+	if err != nil {
+		return fmt.Errorf("supervisor: encoding options: %w", err)
+	}
+	if err := s.cfg.Desired.SetMonitored(ctx, name, string(b), enabled); err != nil {
+		return fmt.Errorf("supervisor: recording desired state of %q: %w", name, err)
+	}
+	return nil
+}
+
+// Stop stops the worker on name (SIGTERM, then SIGKILL after StopTimeout)
+// and records that it should no longer run. It returns ErrNotRunning when no
+// worker is supervised there; a failed worker counts as not running, but its
+// desired state is cleared so that it does not come back with the collector.
+func (s *Supervisor) Stop(ctx context.Context, name string) (Status, error) {
+	if err := ValidateName(name); err != nil {
+		return Status{}, err
+	}
+	s.mu.Lock()
+	w := s.workers[name]
+	var active bool
+	var opts Options
+	if w != nil {
+		active = w.state.Active()
+		opts = w.opts
+	}
+	s.mu.Unlock()
+	if w == nil || !active {
+		if w != nil {
+			if err := s.persist(ctx, name, opts, false); err != nil {
+				return Status{}, err
+			}
+		}
+		return Status{}, fmt.Errorf("%w: interface %q", ErrNotRunning, name)
+	}
+	if err := s.persist(ctx, name, opts, false); err != nil {
+		return Status{}, err
+	}
+	w.requestStop()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return Status{}, fmt.Errorf("supervisor: stopping worker on %q: %w", name, ctx.Err())
+	}
+	st := s.current(name)
+	s.log.Info("worker stopped", "interface", name, "last_exit", st.LastExit)
+	return st, nil
+}
+
+// Status reports the worker on name. An interface of the host that has no
+// supervised worker is reported stopped; ErrNoSuchInterface is returned only
+// when the host does not have it either.
+func (s *Supervisor) Status(name string) (Status, error) {
+	if err := ValidateName(name); err != nil {
+		return Status{}, err
+	}
+	s.mu.Lock()
+	w := s.workers[name]
+	var st Status
+	if w != nil {
+		st = s.statusLocked(w)
+	}
+	s.mu.Unlock()
+	if w == nil {
+		if err := checkInterface(name); err != nil {
+			return Status{}, err
+		}
+		st = Status{
+			Interface:       name,
+			State:           StateStopped,
+			Argv:            s.argv(name, Options{}),
+			IngestionTarget: s.target,
+			LogFile:         s.LogFile(name),
+		}
+	}
+	s.addStats(&st)
+	return st, nil
+}
+
+func (s *Supervisor) statusLocked(w *worker) Status {
+	st := Status{
+		Interface:       w.name,
+		State:           w.state,
+		PID:             w.pid,
+		Adopted:         w.adopted && w.pid != 0,
+		Options:         w.opts,
+		Restarts:        w.restarts,
+		Argv:            append([]string(nil), w.argv...),
+		IngestionTarget: s.target,
+		LogFile:         w.logPath,
+	}
+	if w.pid != 0 && !w.startedAt.IsZero() {
+		t := w.startedAt
+		st.StartedAt = &t
+		st.Uptime = time.Since(t).Seconds()
+	}
+	if w.lastExit != nil {
+		ex := *w.lastExit
+		st.LastExit = &ex
+	}
+	if w.state == StateFailed || w.state == StateBackingOff {
+		st.LastLogLines = append([]string(nil), w.lastLines...)
+	}
+	return st
+}
+
+func (s *Supervisor) addStats(st *Status) {
+	if s.cfg.WorkerStats == nil || !st.State.Active() {
+		return
+	}
+	ws, at, ok := s.cfg.WorkerStats(st.Interface)
+	if !ok {
+		return
+	}
+	st.Stats = &CaptureStats{
+		At: at, Packets: ws.Packets, KernelReceived: ws.KernelReceived, KernelDrops: ws.KernelDrops,
+		InterfaceDrops: ws.InterfaceDrops, DecodeErrors: ws.DecodeErrors, Pending: ws.Pending,
+		Sessions: ws.Sessions, Answered: ws.Answered, Unanswered: ws.Unanswered,
+		Sent: ws.Sent, Acked: ws.Acked, Lost: ws.Lost, Spooled: ws.Spooled,
+	}
+}
+
+// Statuses reports every supervised worker, ordered by interface name.
+func (s *Supervisor) Statuses() []Status {
+	s.mu.Lock()
+	out := make([]Status, 0, len(s.workers))
+	for _, w := range s.workers {
+		out = append(out, s.statusLocked(w))
+	}
+	s.mu.Unlock()
+	for i := range out {
+		s.addStats(&out[i])
+	}
+	sortStatuses(out)
+	return out
+}
+
+func sortStatuses(st []Status) {
+	for i := 1; i < len(st); i++ {
+		for j := i; j > 0 && st[j].Interface < st[j-1].Interface; j-- {
+			st[j], st[j-1] = st[j-1], st[j]
+		}
+	}
+}
+
+// Interfaces lists the host's network interfaces with their monitoring
+// state.
+func (s *Supervisor) Interfaces(ctx context.Context) ([]InterfaceInfo, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: listing interfaces: %w", err)
+	}
+	out := make([]InterfaceInfo, 0, len(ifs))
+	for _, ifc := range ifs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		info := InterfaceInfo{
+			Name:         ifc.Name,
+			Index:        ifc.Index,
+			MTU:          ifc.MTU,
+			HardwareAddr: ifc.HardwareAddr.String(),
+			Flags:        []string{},
+			Addresses:    []string{},
+			Up:           ifc.Flags&net.FlagUp != 0,
+			Monitoring:   StateStopped,
+		}
+		if ifc.Flags != 0 {
+			info.Flags = strings.Split(ifc.Flags.String(), "|")
+		}
+		if addrs, err := ifc.Addrs(); err == nil {
+			for _, a := range addrs {
+				info.Addresses = append(info.Addresses, a.String())
+			}
+		}
+		s.mu.Lock()
+		if w := s.workers[ifc.Name]; w != nil {
+			info.Monitoring, info.PID = w.state, w.pid
+		}
+		s.mu.Unlock()
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// Shutdown stops every worker (SIGTERM, each gets StopTimeout to flush and
+// collect its acks, then SIGKILL) without changing the desired state, so the
+// next collector brings them back. When ctx ends first the remaining workers
+// are killed at once. Start fails with ErrClosed afterwards.
+func (s *Supervisor) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	ws := make([]*worker, 0, len(s.workers))
+	for _, w := range s.workers {
+		ws = append(ws, w)
+	}
+	s.mu.Unlock()
+	for _, w := range ws {
+		w.requestStop()
+	}
+	for _, w := range ws {
+		select {
+		case <-w.done:
+		case <-ctx.Done():
+			s.killNowOnce.Do(func() { close(s.killNow) })
+			<-w.done
+		}
+	}
+	if len(ws) > 0 {
+		s.log.Info("all workers stopped", "count", len(ws))
+	}
+	return ctx.Err()
+}
