@@ -1,0 +1,135 @@
+// Command ntp-collector is the long-running daemon: it receives sessions from
+// ntp-worker processes over TCP and keeps the NTP client inventory in SQLite.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/collector"
+	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+)
+
+func main() {
+	app := &cli.App{
+		Name:     "ntp-collector",
+		Usage:    "collect NTP client sessions from ntp-worker processes into SQLite",
+		Commands: []*cli.Command{serveCommand()},
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "ntp-collector:", err)
+		os.Exit(1)
+	}
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the collector until SIGTERM or SIGINT",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "db", Value: "data/ntp_clients.db", EnvVars: []string{"NTP_DB"},
+				Usage: "SQLite database file; its directory is created"},
+			&cli.StringFlag{Name: "ingestion-host", Value: "127.0.0.1", EnvVars: []string{"NTP_INGESTION_HOST"},
+				Usage: "address the worker listener binds"},
+			&cli.IntFlag{Name: "ingestion-port", Value: 10000, EnvVars: []string{"NTP_INGESTION_PORT"},
+				Usage: "TCP port the worker listener binds", Action: between("ingestion-port", 0, 65535)},
+			&cli.IntFlag{Name: "batch-size", Value: 100, EnvVars: []string{"NTP_BATCH_SIZE"},
+				Usage: "commit a batch at this many sessions", Action: between("batch-size", 1, 1_000_000)},
+			&cli.DurationFlag{Name: "batch-interval", Value: ingestDefaults.BatchInterval, EnvVars: []string{"NTP_BATCH_INTERVAL"},
+				Usage: "commit a batch this long after its first session at the latest"},
+			&cli.IntFlag{Name: "queue-size", EnvVars: []string{"NTP_QUEUE_SIZE"},
+				Usage: "sessions queued between the readers and the writer before workers are pushed back (0: max(10000, 4×batch-size))",
+				Action: between("queue-size", 0, 100_000_000)},
+			&cli.StringFlag{Name: "token", EnvVars: []string{"NTP_TOKEN"},
+				Usage: "shared secret workers must present in their hello (empty: none)"},
+			&cli.IntFlag{Name: "max-connections", Value: ingestDefaults.MaxConnections, EnvVars: []string{"NTP_MAX_CONNECTIONS"},
+				Usage: "open worker connections at most", Action: between("max-connections", 1, 1_000_000)},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"NTP_LOG_LEVEL"},
+				Usage: "debug, info, warn or error"},
+			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"NTP_LOG_FORMAT"},
+				Usage: "text or json"},
+		},
+		Action: serve,
+	}
+}
+
+// ingestDefaults are the defaults the ingest package applies.
+var ingestDefaults = func() ingest.Config {
+	c := ingest.Config{}
+	c.SetDefaults()
+	return c
+}()
+
+func serve(c *cli.Context) error {
+	log, err := newLogger(c.String("log-level"), c.String("log-format"))
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	st, err := store.Open(ctx, c.String("db"), store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ing := ingest.New(ingest.Config{
+		Addr:           net.JoinHostPort(c.String("ingestion-host"), strconv.Itoa(c.Int("ingestion-port"))),
+		Token:          c.String("token"),
+		MaxConnections: c.Int("max-connections"),
+		BatchSize:      c.Int("batch-size"),
+		BatchInterval:  c.Duration("batch-interval"),
+		QueueSize:      c.Int("queue-size"),
+		Logger:         log,
+	}, st)
+	if err := ing.Listen(); err != nil {
+		return err
+	}
+
+	// Components stop in the reverse order they are added: the worker
+	// supervisor goes before ingestion (so workers stop after their last
+	// sessions are committed), the HTTP API after it.
+	g := collector.Group{Logger: log}
+	g.Add("ingest", ing.Serve)
+	if err := g.Run(ctx); err != nil {
+		return err
+	}
+	log.Info("ntp-collector stopped")
+	return nil
+}
+
+func between(name string, lo, hi int) func(*cli.Context, int) error {
+	return func(_ *cli.Context, v int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("--%s %d: must be from %d to %d", name, v, lo, hi)
+		}
+		return nil
+	}
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, errors.New("--log-format " + strconv.Quote(format) + ": want text or json")
+}

@@ -1,0 +1,449 @@
+// Package ingest is the collector's data path: a TCP server that accepts
+// worker connections speaking the pkg/wire protocol, one bounded queue, and a
+// single writer that folds sessions into store batches, commits each batch in
+// one transaction together with every worker's high-water seq, and only then
+// acknowledges.
+//
+// The exactly-once guarantee rests on three rules: the writer skips any
+// session whose seq is not above the highest seq it has already accepted for
+// that worker; the high-water seqs are committed in the same transaction as
+// the rows; and nothing is acknowledged before its commit. A worker that
+// loses its connection (or a collector that dies) resends everything
+// unacknowledged, and the duplicates fall to the first rule.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+)
+
+// Config configures a Server. Zero values take the defaults documented on
+// each field.
+type Config struct {
+	// Addr is the host:port to listen on.
+	Addr string
+	// Token, when set, must be presented in every hello.
+	Token string
+	// MaxConnections caps open connections; further peers get an error
+	// line and are closed. Default 256.
+	MaxConnections int
+	// BatchSize closes a batch at this many sessions. Default 100.
+	BatchSize int
+	// BatchInterval closes a batch this long after its first session.
+	// Default 5s.
+	BatchInterval time.Duration
+	// QueueSize is the capacity, in sessions, of the queue between the
+	// connection readers and the writer. When it is full the readers stop
+	// reading and TCP pushes back on the workers. Default
+	// max(10000, 4×BatchSize).
+	QueueSize int
+	// HelloTimeout closes a peer that has not sent its hello in time.
+	// Default 10s.
+	HelloTimeout time.Duration
+	// IdleTimeout closes a worker that sends nothing (workers send stats
+	// every few seconds even when idle). Default 2m.
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds the drain on shutdown: the last commit is
+	// retried until then, and acks get what remains. Default 10s.
+	ShutdownTimeout time.Duration
+	// StuckAfter makes Health fail when one batch has been failing to
+	// commit (or committing) for longer. Default 30s.
+	StuckAfter time.Duration
+	// WorkerRetention is how long a disconnected worker stays in Snapshot.
+	// Default 1h.
+	WorkerRetention time.Duration
+	// Logger receives the server's logs. Default slog.Default().
+	Logger *slog.Logger
+	// OnBatch, when set, is called by the writer after every committed
+	// batch with its session and row counts and the commit duration. It
+	// must not block.
+	OnBatch func(sessions, rows int, d time.Duration)
+}
+
+// SetDefaults fills every zero field with its default.
+func (c *Config) SetDefaults() {
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 256
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 100
+	}
+	if c.BatchInterval <= 0 {
+		c.BatchInterval = 5 * time.Second
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = max(10000, 4*c.BatchSize)
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.StuckAfter <= 0 {
+		c.StuckAfter = 30 * time.Second
+	}
+	if c.WorkerRetention <= 0 {
+		c.WorkerRetention = time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// item is one session on its way from a reader to the writer.
+type item struct {
+	w   *worker
+	seq uint64
+	s   session.Session
+}
+
+// Server is the ingestion server. Create it with New, bind it with Listen,
+// run it with Serve.
+type Server struct {
+	cfg     Config
+	st      *store.Store
+	log     *slog.Logger
+	started time.Time
+
+	ln    net.Listener
+	queue chan item
+
+	// stopping is set when shutdown begins; readers stop reading and the
+	// writer drains what is queued.
+	stopping    atomic.Bool
+	stopReading chan struct{}
+	readers     sync.WaitGroup
+	ackers      sync.WaitGroup
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	conns   map[*conn]struct{}
+
+	received, processed      atomic.Uint64
+	inserted, updated        atomic.Uint64
+	committedSessions        atomic.Uint64
+	duplicates, batches      atomic.Uint64
+	commitFailures           atomic.Uint64
+	errs                     [numKinds]atomic.Uint64
+	listenerUp, writerAlive  atomic.Bool
+	commitSince, failedSince atomic.Int64 // unix nanoseconds, 0 when not
+	nconns                   atomic.Int64
+
+	statMu        sync.Mutex // guards the fields below
+	lastBatchDur  time.Duration
+	lastBatchSize int
+	lastBatchRows int
+	lastCommitAt  time.Time
+	lastCommitErr string
+
+	badLines logLimiter
+}
+
+var errKinds = [...]string{ErrKindSyntax, ErrKindField, ErrKindOversize, ErrKindUnexpected,
+	ErrKindHandshake, ErrKindProtocol, ErrKindAuth, ErrKindHelloTimeout, ErrKindIdleTimeout,
+	ErrKindOverCapacity, ErrKindCommit}
+
+const numKinds = len(errKinds)
+
+// kind indexes into Server.errs, in the order of errKinds.
+type kind int
+
+const (
+	kSyntax kind = iota
+	kField
+	kOversize
+	kUnexpected
+	kHandshake
+	kProtocol
+	kAuth
+	kHelloTimeout
+	kIdleTimeout
+	kOverCapacity
+	kCommit
+)
+
+func (s *Server) count(k kind) { s.errs[k].Add(1) }
+
+// New returns a Server that writes into st. It does not listen yet.
+func New(cfg Config, st *store.Store) *Server {
+	cfg.SetDefaults()
+	return &Server{
+		cfg:         cfg,
+		st:          st,
+		log:         cfg.Logger.With("component", "ingest"),
+		queue:       make(chan item, cfg.QueueSize),
+		stopReading: make(chan struct{}),
+		workers:     make(map[string]*worker),
+		conns:       make(map[*conn]struct{}),
+		badLines:    logLimiter{burst: 10, window: 10 * time.Second},
+	}
+}
+
+// Listen binds the listening socket, so that a port already in use is
+// reported before anything else starts.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ingestion listener on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr is the address the server listens on, once Listen has succeeded.
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Serve accepts workers and writes their sessions until ctx is cancelled,
+// then shuts down in order: stop accepting, stop reading, drain the queue,
+// commit, acknowledge, close the connections. It returns once that is done,
+// within about Config.ShutdownTimeout plus a second for the last acks. The
+// error is nil after a clean drain, and says how many sessions were left
+// uncommitted otherwise (their workers never got an ack and resend them).
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.started = time.Now()
+	s.listenerUp.Store(true)
+	s.writerAlive.Store(true)
+	s.log.Info("ingestion listening", "addr", s.ln.Addr().String(), "batch_size", s.cfg.BatchSize,
+		"batch_interval", s.cfg.BatchInterval, "queue_size", s.cfg.QueueSize,
+		"max_connections", s.cfg.MaxConnections, "token", s.cfg.Token != "")
+
+	drainBy := make(chan time.Time, 1) // the writer's give-up time, sent at shutdown
+	writerDone := make(chan error, 1)
+	go func() {
+		defer s.writerAlive.Store(false)
+		writerDone <- s.runWriter(drainBy)
+	}()
+	acceptDone := make(chan struct{})
+	go func() {
+		defer close(acceptDone)
+		s.acceptLoop()
+	}()
+
+	<-ctx.Done()
+	begin := time.Now()
+	deadline := begin.Add(s.cfg.ShutdownTimeout)
+	s.log.Info("ingestion shutting down", "queued", len(s.queue))
+
+	// Stop accepting.
+	s.listenerUp.Store(false)
+	s.ln.Close()
+	<-acceptDone
+
+	// Stop reading: wake every reader blocked on the socket or on the queue.
+	s.stopping.Store(true)
+	close(s.stopReading)
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.SetReadDeadline(time.Now())
+	}
+	s.mu.Unlock()
+	s.readers.Wait()
+
+	// Drain: no reader sends any more, so the queue can be closed; the
+	// writer commits what is left and acknowledges it.
+	drainBy <- deadline
+	close(s.queue)
+	werr := <-writerDone
+
+	// Last acks, then close every connection.
+	s.mu.Lock()
+	for c := range s.conns {
+		c.finish()
+	}
+	s.mu.Unlock()
+	acked := make(chan struct{})
+	go func() { s.ackers.Wait(); close(acked) }()
+	select {
+	case <-acked:
+	case <-time.After(time.Second + time.Until(deadline)):
+		s.mu.Lock()
+		for c := range s.conns {
+			c.close()
+		}
+		s.mu.Unlock()
+		<-acked
+	}
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.detach()
+	}
+	s.log.Info("ingestion stopped", "took", time.Since(begin).Round(time.Millisecond),
+		"committed_sessions", s.committedSessions.Load(), "batches", s.batches.Load())
+	return werr
+}
+
+func (s *Server) acceptLoop() {
+	var delay time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off as
+			// net/http does rather than spin.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("ingestion accept failed; retrying", "err", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if n := s.nconns.Add(1); n > int64(s.cfg.MaxConnections) {
+			s.nconns.Add(-1)
+			s.count(kOverCapacity)
+			s.logBad("connection refused: too many connections", "remote", nc.RemoteAddr().String(),
+				"max_connections", s.cfg.MaxConnections)
+			go refuse(nc, fmt.Sprintf("too many connections (max %d)", s.cfg.MaxConnections))
+			continue
+		}
+		c := newConn(s, nc)
+		s.mu.Lock()
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		s.readers.Add(1)
+		s.ackers.Add(1)
+		go c.writeLoop()
+		go c.readLoop()
+	}
+}
+
+// Snapshot returns the current statistics.
+func (s *Server) Snapshot() Snapshot {
+	now := time.Now()
+	snap := Snapshot{
+		Started:           s.started,
+		TotalReceived:     s.received.Load(),
+		TotalProcessed:    s.processed.Load(),
+		QueueSize:         len(s.queue),
+		QueueCapacity:     cap(s.queue),
+		ErrorsByKind:      make(map[string]uint64, numKinds),
+		TotalInserted:     s.inserted.Load(),
+		TotalUpdated:      s.updated.Load(),
+		CommittedSessions: s.committedSessions.Load(),
+		DuplicatesSkipped: s.duplicates.Load(),
+		BatchesCommitted:  s.batches.Load(),
+		CommitFailures:    s.commitFailures.Load(),
+		Connections:       int(s.nconns.Load()),
+		ListenerUp:        s.listenerUp.Load(),
+		WriterAlive:       s.writerAlive.Load(),
+	}
+	if !s.started.IsZero() {
+		snap.Uptime = now.Sub(s.started)
+	}
+	for i, k := range errKinds {
+		n := s.errs[i].Load()
+		snap.ErrorsByKind[k] = n
+		snap.ProcessingErrors += n
+	}
+	s.statMu.Lock()
+	snap.LastBatchDuration = s.lastBatchDur
+	snap.LastBatchSize = s.lastBatchSize
+	snap.LastBatchRows = s.lastBatchRows
+	snap.LastCommitAt = s.lastCommitAt
+	snap.LastCommitError = s.lastCommitErr
+	s.statMu.Unlock()
+
+	s.mu.Lock()
+	snap.Workers = make([]WorkerSnapshot, 0, len(s.workers))
+	for _, w := range s.workers {
+		ws := w.snapshot()
+		if ws.Connected {
+			snap.ConnectedWorkers++
+		}
+		snap.Workers = append(snap.Workers, ws)
+	}
+	s.mu.Unlock()
+	sort.Slice(snap.Workers, func(i, j int) bool { return snap.Workers[i].WorkerID < snap.Workers[j].WorkerID })
+	return snap
+}
+
+// Health reports why the server cannot do its job, or nil: the listener must
+// be up, the writer alive, and no batch may have been stuck committing for
+// longer than Config.StuckAfter.
+func (s *Server) Health() error {
+	if !s.listenerUp.Load() {
+		return errors.New("ingestion listener is not accepting connections")
+	}
+	if !s.writerAlive.Load() {
+		return errors.New("batch writer is not running")
+	}
+	now := time.Now().UnixNano()
+	if t := s.failedSince.Load(); t != 0 && time.Duration(now-t) > s.cfg.StuckAfter {
+		s.statMu.Lock()
+		msg := s.lastCommitErr
+		s.statMu.Unlock()
+		return fmt.Errorf("batch commit failing for %s: %s", time.Duration(now-t).Round(time.Second), msg)
+	}
+	if t := s.commitSince.Load(); t != 0 && time.Duration(now-t) > s.cfg.StuckAfter {
+		return fmt.Errorf("batch commit running for %s", time.Duration(now-t).Round(time.Second))
+	}
+	return nil
+}
+
+// logBad logs a refused line or peer, at most logLimiter.burst times per
+// window; the next line that gets through says how many were suppressed.
+func (s *Server) logBad(msg string, args ...any) {
+	ok, suppressed := s.badLines.allow(time.Now())
+	if !ok {
+		return
+	}
+	if suppressed > 0 {
+		args = append(args, "suppressed_since_last", suppressed)
+	}
+	s.log.Warn(msg, args...)
+}
+
+type logLimiter struct {
+	burst  int
+	window time.Duration
+
+	mu         sync.Mutex
+	start      time.Time
+	n          int
+	suppressed int
+}
+
+func (l *logLimiter) allow(now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.start) >= l.window {
+		l.start, l.n = now, 0
+	}
+	if l.n >= l.burst {
+		l.suppressed++
+		return false, 0
+	}
+	l.n++
+	sup := l.suppressed
+	l.suppressed = 0
+	return true, sup
+}
