@@ -48,7 +48,7 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "batch-interval", Value: ingestDefaults.BatchInterval, EnvVars: []string{"NTP_BATCH_INTERVAL"},
 				Usage: "commit a batch this long after its first session at the latest"},
 			&cli.IntFlag{Name: "queue-size", EnvVars: []string{"NTP_QUEUE_SIZE"},
-				Usage: "sessions queued between the readers and the writer before workers are pushed back (0: max(10000, 4×batch-size))",
+				Usage:  "sessions queued between the readers and the writer before workers are pushed back (0: max(10000, 4×batch-size))",
 				Action: between("queue-size", 0, 100_000_000)},
 			&cli.StringFlag{Name: "token", EnvVars: []string{"NTP_TOKEN"},
 				Usage: "shared secret workers must present in their hello (empty: none)"},
