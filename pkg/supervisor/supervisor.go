@@ -580,3 +580,21 @@ func (s *Supervisor) Shutdown(ctx context.Context) error {
 	}
 	return ctx.Err()
 }
+
+// Run is the supervisor as a long-running component of the collector: it
+// restores the desired state, supervises until ctx ends, then stops every
+// worker (Shutdown), giving each StopTimeout to flush. Run it so that it
+// stops before the ingestion server drains: a stopping worker sends its last
+// sessions and waits for their acks.
+func (s *Supervisor) Run(ctx context.Context) error {
+	if err := s.Restore(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StopTimeout+5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		return fmt.Errorf("supervisor: stopping workers: %w", err)
+	}
+	return nil
+}
