@@ -184,6 +184,7 @@ func New(cfg Config, st *store.Store) *Server {
 	return &Server{
 		cfg:         cfg,
 		st:          st,
+		started:     time.Now(),
 		log:         cfg.Logger.With("component", "ingest"),
 		queue:       make(chan item, cfg.QueueSize),
 		stopReading: make(chan struct{}),
@@ -224,7 +225,6 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	s.started = time.Now()
 	s.listenerUp.Store(true)
 	s.writerAlive.Store(true)
 	s.log.Info("ingestion listening", "addr", s.ln.Addr().String(), "batch_size", s.cfg.BatchSize,
@@ -356,9 +356,7 @@ func (s *Server) Snapshot() Snapshot {
 		ListenerUp:        s.listenerUp.Load(),
 		WriterAlive:       s.writerAlive.Load(),
 	}
-	if !s.started.IsZero() {
-		snap.Uptime = now.Sub(s.started)
-	}
+	snap.Uptime = now.Sub(s.started)
 	for i, k := range errKinds {
 		n := s.errs[i].Load()
 		snap.ErrorsByKind[k] = n
@@ -401,10 +399,10 @@ func (s *Server) Health() error {
 		s.statMu.Lock()
 		msg := s.lastCommitErr
 		s.statMu.Unlock()
-		return fmt.Errorf("batch commit failing for %s: %s", time.Duration(now-t).Round(time.Second), msg)
+		return fmt.Errorf("batch commit failing for %s: %s", time.Duration(now-t).Round(100*time.Millisecond), msg)
 	}
 	if t := s.commitSince.Load(); t != 0 && time.Duration(now-t) > s.cfg.StuckAfter {
-		return fmt.Errorf("batch commit running for %s", time.Duration(now-t).Round(time.Second))
+		return fmt.Errorf("batch commit running for %s", time.Duration(now-t).Round(100*time.Millisecond))
 	}
 	return nil
 }
