@@ -89,7 +89,14 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	if err := os.WriteFile(unit, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(sa, "verify", unit).CombinedOutput()
+	// Without a terminal systemd tools may log to the journal instead of
+	// stderr; the warnings must reach this test.
+	verify := func(path string) ([]byte, error) {
+		cmd := exec.Command(sa, "verify", path)
+		cmd.Env = append(os.Environ(), "SYSTEMD_LOG_TARGET=console")
+		return cmd.CombinedOutput()
+	}
+	out, err := verify(unit)
 	if err != nil || len(strings.TrimSpace(string(out))) != 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
@@ -97,8 +104,8 @@ func TestSystemdUnitVerifies(t *testing.T) {
 	// ignoring"), which is why any output fails the test above. Check that
 	// it does warn, or this test proves nothing.
 	bad := filepath.Join(dir, "broken.service")
-	os.WriteFile(bad, []byte(strings.Replace(text, "KillMode=mixed", "KillMode=sometimes", 1)), 0o644)
-	if out, _ := exec.Command(sa, "verify", bad).CombinedOutput(); !strings.Contains(string(out), "kill mode") {
+	os.WriteFile(bad, []byte(strings.Replace(text, "\nKillMode=mixed\n", "\nKillMode=sometimes\n", 1)), 0o644)
+	if out, _ := verify(bad); !strings.Contains(string(out), "kill mode") {
 		t.Errorf("verify did not warn about KillMode=sometimes: %q", out)
 	}
 }
