@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"net/netip"
 	"path/filepath"
 	"testing"
@@ -21,6 +22,9 @@ func openTest(t testing.TB, opts Options) *Store {
 
 func openAt(t testing.TB, path string, opts Options) *Store {
 	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
 	s, err := Open(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)

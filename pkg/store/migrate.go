@@ -92,29 +92,44 @@ func (s *Store) migrateTo(ctx context.Context, target int) error {
 	}
 	for _, m := range ms[cur:target] {
 		start := time.Now()
-		if err := s.apply(ctx, m); err != nil {
+		applied, err := s.apply(ctx, m)
+		if err != nil {
 			return err
+		}
+		if !applied {
+			continue
 		}
 		s.log.Info("database migrated", "path", s.path, "version", m.version, "migration", m.name, "duration", time.Since(start))
 	}
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, m migration) error {
+// apply runs one migration and records it, in one transaction. It reports
+// false when the file already had it.
+func (s *Store) apply(ctx context.Context, m migration) (bool, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return s.wrap("begin migration "+m.name, err)
+		return false, s.wrap("begin migration "+m.name, err)
 	}
 	defer tx.Rollback()
+	// Another process may have migrated the file since it was read; the
+	// IMMEDIATE transaction holds the write lock, so this answer is final.
+	var cur int
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&cur); err != nil {
+		return false, s.wrap("read schema version", err)
+	}
+	if cur >= m.version {
+		return false, nil
+	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return s.wrap("apply migration "+m.name, err)
+		return false, s.wrap("apply migration "+m.name, err)
 	}
 	now := time.Now().UTC().Format(wire.TimeLayout)
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", m.version, now); err != nil {
-		return s.wrap("record migration "+m.name, err)
+		return false, s.wrap("record migration "+m.name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return s.wrap("commit migration "+m.name, err)
+		return false, s.wrap("commit migration "+m.name, err)
 	}
-	return nil
+	return true, nil
 }

@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -180,7 +181,11 @@ func (s *Store) init(ctx context.Context, opts Options) error {
 			return s.wrap("quick_check", err)
 		}
 		if res != "ok" {
-			return fmt.Errorf("store: %s: %w: quick_check: %s", s.path, ErrCorrupt, res)
+			if lines := strings.SplitN(res, "\n", 4); len(lines) > 3 {
+				res = strings.Join(lines[:3], "; ") + "; …"
+			}
+			return fmt.Errorf("store: %s: quick_check: %w (move the file aside to start a new database, or restore a backup): %s",
+				s.path, ErrCorrupt, strings.ReplaceAll(res, "\n", "; "))
 		}
 	}
 	if err := s.migrate(ctx); err != nil {
@@ -271,32 +276,33 @@ func (s *Store) Stats(ctx context.Context) (DBStats, error) {
 	return st, nil
 }
 
-// wrap adds the operation and file to err and, for the faults an operator
+// wrap adds the file and operation to err and, for the faults an operator
 // can fix, one of the package's sentinel errors and a hint.
 func (s *Store) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	dir := filepath.Dir(s.path)
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
-			return fmt.Errorf("store: %s %s: %w (move the file aside to start a new database, or restore a backup): %w", op, s.path, ErrCorrupt, err)
+			return fmt.Errorf("store: %s: %s: %w (move the file aside to start a new database, or restore a backup): %w", s.path, op, ErrCorrupt, err)
 		case sqlite3.SQLITE_FULL:
-			return fmt.Errorf("store: %s %s: %w: %w", op, s.path, ErrDiskFull, err)
+			return fmt.Errorf("store: %s: %s: %w on %s (free space; nothing of this transaction was written): %w", s.path, op, ErrDiskFull, dir, err)
 		case sqlite3.SQLITE_READONLY:
-			return fmt.Errorf("store: %s %s: %w (check the permissions and mount of the file and its directory): %w", op, s.path, ErrReadOnly, err)
+			return fmt.Errorf("store: %s: %s: %w (check the permissions and mount of the file and its directory): %w", s.path, op, ErrReadOnly, err)
 		case sqlite3.SQLITE_CANTOPEN:
-			if !dirWritable(filepath.Dir(s.path)) {
-				return fmt.Errorf("store: %s %s: %w: directory %s cannot be written: %w", op, s.path, ErrReadOnly, filepath.Dir(s.path), err)
+			if !dirWritable(dir) {
+				return fmt.Errorf("store: %s: %s: %w: directory %s cannot be written: %w", s.path, op, ErrReadOnly, dir, err)
 			}
 		case sqlite3.SQLITE_IOERR:
-			if noSpaceLeft(filepath.Dir(s.path)) {
-				return fmt.Errorf("store: %s %s: %w: %w", op, s.path, ErrDiskFull, err)
+			if noSpaceLeft(dir) {
+				return fmt.Errorf("store: %s: %s: %w on %s (free space; nothing of this transaction was written): %w", s.path, op, ErrDiskFull, dir, err)
 			}
 		}
 	}
-	return fmt.Errorf("store: %s %s: %w", op, s.path, classifyFSErr(err))
+	return fmt.Errorf("store: %s: %s: %w", s.path, op, classifyFSErr(err))
 }
 
 // classifyFSErr tags operating-system errors with the package's sentinels.
