@@ -54,6 +54,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	)
 	for {
 		conn, br, err := s.connect(ctx)
+		dropped := err == nil
 		if err == nil {
 			if failures > 0 {
 				s.log.Info("connected to collector", "after_failures", failures)
@@ -76,7 +77,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		wait := jitter(delay)
 		delay = min(2*delay, s.cfg.MaxBackoff)
 		if n, ok := limit.allow(time.Now()); ok {
-			s.logFailure(err, wait, spooled, size, n)
+			s.logFailure(err, dropped, wait, spooled, size, n)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -90,7 +91,7 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // logFailure writes the one line an operator needs: what failed, what to
 // do, and what happens to the data meanwhile.
-func (s *Sender) logFailure(err error, wait time.Duration, spooled uint64, size, suppressed int) {
+func (s *Sender) logFailure(err error, dropped bool, wait time.Duration, spooled uint64, size, suppressed int) {
 	held := "oldest dropped when full"
 	if s.cfg.Block {
 		held = "reading pauses when full"
@@ -105,8 +106,12 @@ func (s *Sender) logFailure(err error, wait time.Duration, spooled uint64, size,
 			s.cfg.Addr, rej.Message, wait.Round(time.Millisecond), spooled, size, held), attrs...)
 		return
 	}
-	s.log.Warn(fmt.Sprintf("cannot reach collector at %s: %v; retrying in %s; sessions are held in memory (%d/%d, %s)",
-		s.cfg.Addr, err, wait.Round(time.Millisecond), spooled, size, held), attrs...)
+	what := "cannot reach collector"
+	if dropped {
+		what = "lost connection to collector"
+	}
+	s.log.Warn(fmt.Sprintf("%s at %s: %v; retrying in %s; sessions are held in memory (%d/%d, %s)",
+		what, s.cfg.Addr, err, wait.Round(time.Millisecond), spooled, size, held), attrs...)
 }
 
 // stop marks the Sender stopped and wakes everyone who waits on it.
