@@ -289,6 +289,7 @@ func (s *Sender) write(ctx context.Context, conn net.Conn, readerDone <-chan str
 			s.ackWaitSince = time.Now() // nothing was outstanding until now
 		}
 		s.sendPos += n
+		s.written = max(s.written, s.sendPos-1)
 		wireStart := start + s.offset
 		haveStats := s.statsPending
 		if haveStats {

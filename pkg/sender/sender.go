@@ -109,6 +109,7 @@ type Sender struct {
 	first   uint64 // oldest seq held
 	next    uint64 // seq the next Send assigns
 	sendPos uint64 // next seq to write on the current connection
+	written uint64 // highest seq ever handed to a connection
 	acked   uint64
 	lost    uint64
 	// offset turns the seqs above (1 for the first session passed to Send)
@@ -313,11 +314,14 @@ func (s *Sender) ackTo(wireSeq uint64) bool {
 	if seq <= s.acked {
 		return true
 	}
-	if seq >= s.sendPos {
+	if seq > s.written {
 		return false
 	}
 	s.acked = seq
 	s.first = max(s.first, seq+1)
+	// A collector may commit lines of an earlier connection after its
+	// welcome: never resend what it has acknowledged since.
+	s.sendPos = max(s.sendPos, seq+1)
 	s.ackWaitSince = time.Now()
 	s.notifyAckLocked()
 	return true
