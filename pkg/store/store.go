@@ -52,6 +52,10 @@ type Options struct {
 	BusyTimeout time.Duration
 	// ReadConns caps the read pool; default 4.
 	ReadConns int
+	// CacheKiB is the writer's page cache in KiB; default 65536 (64 MiB).
+	// Each reader gets a quarter of it. The cache fills only as pages are
+	// read, so a small database uses little of it.
+	CacheKiB int
 	// QuickCheck runs PRAGMA quick_check at Open. It reads the whole file,
 	// so it costs time proportional to the database size.
 	QuickCheck bool
@@ -144,6 +148,9 @@ func (o Options) withDefaults() Options {
 	if o.BusyTimeout <= 0 {
 		o.BusyTimeout = 5 * time.Second
 	}
+	if o.CacheKiB <= 0 {
+		o.CacheKiB = 64 << 10
+	}
 	if o.ReadConns <= 0 {
 		o.ReadConns = 4
 	}
@@ -159,6 +166,14 @@ func dsn(path string, opts Options, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	// The page cache is what keeps an upsert from reading the B-trees back
+	// from the kernel: at SQLite's default 2 MiB, 10,000 clients already
+	// spill, and commits took about three times as long.
+	cache := opts.CacheKiB
+	if readOnly {
+		cache = max(cache/4, 2048)
+	}
+	q.Add("_pragma", "cache_size(-"+strconv.Itoa(cache)+")")
 	q.Add("_time_format", "sqlite")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")

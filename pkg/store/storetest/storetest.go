@@ -3,8 +3,11 @@
 package storetest
 
 import (
+	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"testing"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
@@ -106,4 +109,28 @@ func Sessions(n, clients int, seed uint64) []session.Session {
 		g.Next(&out[i])
 	}
 	return out
+}
+
+// Latencies collects durations, such as commit latencies, for percentiles.
+type Latencies []time.Duration
+
+// Percentile returns the nearest-rank p-th percentile (0 < p ≤ 100), or 0
+// when empty. It sorts l.
+func (l Latencies) Percentile(p float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	slices.Sort(l)
+	i := int(math.Ceil(p/100*float64(len(l)))) - 1
+	return l[max(0, min(i, len(l)-1))]
+}
+
+// Report adds p50 and p99 in milliseconds to a benchmark's output, named
+// with prefix ("commit" gives commit-p50-ms and commit-p99-ms).
+func (l Latencies) Report(b *testing.B, prefix string) {
+	if len(l) == 0 {
+		return
+	}
+	b.ReportMetric(float64(l.Percentile(50))/1e6, prefix+"-p50-ms")
+	b.ReportMetric(float64(l.Percentile(99))/1e6, prefix+"-p99-ms")
 }
