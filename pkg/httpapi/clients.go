@@ -93,8 +93,8 @@ func (s *Server) clientDetail(c *gin.Context) {
 }
 
 type searchBody struct {
-	Filters    *filtersBody `json:"filters"`
-	Sort       *struct {
+	Filters *filtersBody `json:"filters"`
+	Sort    *struct {
 		By    string `json:"by"`
 		Order string `json:"order"`
 	} `json:"sort"`

@@ -82,6 +82,8 @@ func (s *Server) export(c *gin.Context) {
 	case "csv":
 		buf = appendCSVHeader(buf)
 	}
+	_, _ = w.Write(buf) // into the buffer: cannot fail before the first flush
+	buf = buf[:0]
 	first := true
 	n, err := s.cfg.Store.ExportClients(c.Request.Context(), f, limit, func(cl *store.Client) error {
 		switch body.Format {

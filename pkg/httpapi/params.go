@@ -74,7 +74,10 @@ type query struct {
 }
 
 func newQuery(c *gin.Context, allowed ...string) (query, error) {
-	v := c.Request.URL.Query()
+	v, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		return query{}, &validationError{code: CodeInvalidParameter, msg: "malformed query string: " + err.Error()}
+	}
 	for k, vals := range v {
 		known := false
 		for _, a := range allowed {
