@@ -22,6 +22,8 @@ const (
 	flushAt = 64 << 10
 	// logEvery rate-limits repeated warnings of one kind.
 	logEvery = 30 * time.Second
+	// stableAfter is how long a connection must last to reset the backoff.
+	stableAfter = 10 * time.Second
 )
 
 var errStopped = errors.New("sender stopped")
@@ -59,9 +61,16 @@ func (s *Sender) Run(ctx context.Context) error {
 			if failures > 0 {
 				s.log.Info("connected to collector", "after_failures", failures)
 			}
-			failures, delay = 0, s.cfg.MinBackoff
-			limit = logLimiter{every: logEvery}
+			failures = 0
+			began := time.Now()
 			err = s.stream(ctx, conn, br)
+			// Only a connection that held for a while resets the backoff:
+			// a collector that welcomes and then drops at once (crashing,
+			// overloaded) is not hammered at MinBackoff.
+			if time.Since(began) >= stableAfter {
+				delay = s.cfg.MinBackoff
+				limit = logLimiter{every: logEvery}
+			}
 			s.mu.Lock()
 			s.connected = false
 			s.mu.Unlock()
