@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,14 +80,24 @@ func serve(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	st, err := store.Open(ctx, c.String("db"), store.Options{Logger: log})
+	// Bind first: a port in use is the commonest start-up fault and must
+	// not wait for a database migration.
+	ingLn, err := ingest.Listen(net.JoinHostPort(c.String("ingestion-host"), strconv.Itoa(c.Int("ingestion-port"))))
+	if err != nil {
+		return err
+	}
+	defer ingLn.Close()
+
+	// A signal during the migrations does not interrupt them: the process
+	// stops right after, cleanly.
+	st, err := store.Open(context.WithoutCancel(ctx), c.String("db"), store.Options{Logger: log})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
 	ing := ingest.New(ingest.Config{
-		Addr:           net.JoinHostPort(c.String("ingestion-host"), strconv.Itoa(c.Int("ingestion-port"))),
+		Listener:       ingLn,
 		Token:          c.String("token"),
 		MaxConnections: c.Int("max-connections"),
 		BatchSize:      c.Int("batch-size"),
@@ -94,9 +105,6 @@ func serve(c *cli.Context) error {
 		QueueSize:      c.Int("queue-size"),
 		Logger:         log,
 	}, st)
-	if err := ing.Listen(); err != nil {
-		return err
-	}
 
 	// Components stop in the reverse order they are added: the worker
 	// supervisor goes before ingestion (so workers stop after their last

@@ -30,8 +30,12 @@ import (
 // Config configures a Server. Zero values take the defaults documented on
 // each field.
 type Config struct {
-	// Addr is the host:port to listen on.
+	// Addr is the host:port to listen on, unless Listener is set.
 	Addr string
+	// Listener, when set, is used instead of listening on Addr: bind it
+	// with Listen before opening anything slow, so that a port already in
+	// use is reported first.
+	Listener net.Listener
 	// Token, when set, must be presented in every hello.
 	Token string
 	// MaxConnections caps open connections; further peers get an error
@@ -185,6 +189,7 @@ func New(cfg Config, st *store.Store) *Server {
 		cfg:         cfg,
 		st:          st,
 		started:     time.Now(),
+		ln:          cfg.Listener,
 		log:         cfg.Logger.With("component", "ingest"),
 		queue:       make(chan item, cfg.QueueSize),
 		stopReading: make(chan struct{}),
@@ -194,12 +199,24 @@ func New(cfg Config, st *store.Store) *Server {
 	}
 }
 
-// Listen binds the listening socket, so that a port already in use is
-// reported before anything else starts.
-func (s *Server) Listen() error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+// Listen binds the ingestion listener on addr. The error names the address
+// and says why, e.g. "address already in use".
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("ingestion listener on %s: %w", s.cfg.Addr, err)
+		return nil, fmt.Errorf("ingestion listener on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Listen binds Config.Addr unless the server was given a Listener.
+func (s *Server) Listen() error {
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := Listen(s.cfg.Addr)
+	if err != nil {
+		return err
 	}
 	s.ln = ln
 	return nil
