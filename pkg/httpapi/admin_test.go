@@ -208,7 +208,6 @@ func TestInterfaceStatistics(t *testing.T) {
 	}
 }
 
-
 func TestStatisticsCache(t *testing.T) {
 	st := openStore(t)
 	fixture(t, st)

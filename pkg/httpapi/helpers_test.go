@@ -31,8 +31,8 @@ const weirdIface = `we,ird"if`
 type sessOpt func(*session.Session)
 
 func at(d time.Duration) sessOpt { return func(s *session.Session) { s.Timestamp = base.Add(d) } }
-func onIface(n string) sessOpt  { return func(s *session.Session) { s.Interface = n } }
-func version(v uint8) sessOpt   { return func(s *session.Session) { s.Version = v } }
+func onIface(n string) sessOpt   { return func(s *session.Session) { s.Interface = n } }
+func version(v uint8) sessOpt    { return func(s *session.Session) { s.Version = v } }
 func unanswered() sessOpt {
 	return func(s *session.Session) {
 		s.Answered, s.Stratum, s.Leap, s.ReferenceID = false, 0, "", ""
