@@ -45,7 +45,8 @@ func NtpsecDir() (string, error) {
 
 // NtpsecOptions configures an ntpsec ntpd server.
 type NtpsecOptions struct {
-	// KoD sets `restrict default kod limited`: clients that exceed the
+	// KoD sets `restrict default kod limited` (without it ntpd's built-in
+	// `limited` is lifted too): clients that exceed the
 	// `discard` limits (by default an average of one request per 8 s,
 	// minimum 2 s apart) get no answer or a RATE Kiss-o'-Death.
 	KoD bool
@@ -81,21 +82,23 @@ func (h *Host) StartNtpsec(t testing.TB, opts NtpsecOptions) *Ntpd {
 	}
 	dir := shortTempDir(t, "nmn")
 	d := &Ntpd{Host: h, Dir: dir, ntpq: filepath.Join(root, "usr", "bin", "ntpq")}
-	restrict := "restrict default"
+	// ntpd's built-in default entry has noquery and limited; lift
+	// noquery so mode 6 is answered from everywhere, and limited unless
+	// KoDs are wanted.
+	restrict := []string{"unrestrict default noquery limited"}
 	if opts.KoD {
-		restrict += " kod limited"
+		restrict = []string{"restrict default kod limited", "unrestrict default noquery"}
 	}
-	conf := []string{
-		restrict,
+	conf := append(restrict,
 		"restrict 127.0.0.1",
 		"restrict ::1",
-		"driftfile " + filepath.Join(dir, "ntp.drift"),
-		"statsdir " + dir + "/",
+		"driftfile "+filepath.Join(dir, "ntp.drift"),
+		"statsdir "+dir+"/",
 		"interface ignore wildcard",
-		"interface listen " + h.V4.String(),
-		"interface listen " + h.V6.String(),
+		"interface listen "+h.V4.String(),
+		"interface listen "+h.V6.String(),
 		"tos orphan 8 orphanwait 0",
-	}
+	)
 	if opts.Discard != "" {
 		conf = append(conf, "discard "+opts.Discard)
 	}

@@ -203,6 +203,13 @@ func TestNtpsecTopology(t *testing.T) {
 	if _, err := cli.Ntpdate(ctx, srv.V6); err != nil {
 		t.Fatalf("ntpdate: %v", err)
 	}
+	// Mode 6 is answered from a client's address, not only loopback.
+	rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+	reply, err := cli.SendUDP(rctx, netip.AddrPortFrom(srv.V6, 123), ControlRequest(2, 2, 1), 0)
+	rcancel()
+	if err != nil || len(reply) < 12 || reply[0]&7 != 6 || reply[1]&0x80 == 0 {
+		t.Errorf("mode 6 READVAR: reply % x, err %v; want a mode 6 response", reply, err)
+	}
 
 	// A burst from one port trips `limited`: ntpd answers some requests
 	// with a RATE Kiss-o'-Death (stratum 0) and drops others.
@@ -254,8 +261,8 @@ func TestNtpsecTopology(t *testing.T) {
 			t.Errorf("mrulist: unexpected client %+v", e)
 		}
 	}
-	if v4 != burst || v6 != 1 {
-		t.Errorf("mrulist counts v4 %d v6 %d, want %d 1\n%+v", v4, v6, burst, mru)
+	if v4 != burst || v6 != 2 {
+		t.Errorf("mrulist counts v4 %d v6 %d, want %d 2\n%+v", v4, v6, burst, mru)
 	}
 	t.Logf("burst of %d: %d answers, %d RATE KoDs", burst, answers, kods)
 }
