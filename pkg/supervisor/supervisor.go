@@ -137,6 +137,36 @@ type Supervisor struct {
 	mu      sync.Mutex
 	workers map[string]*worker
 	closed  bool
+	// ops serialises Start and Stop per interface, so that the desired
+	// state written to the store matches the order the requests ran in.
+	ops map[string]*opLock
+}
+
+type opLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// lockName serialises mutating operations on one interface name; the
+// returned func releases the lock.
+func (s *Supervisor) lockName(name string) func() {
+	s.mu.Lock()
+	l := s.ops[name]
+	if l == nil {
+		l = &opLock{}
+		s.ops[name] = l
+	}
+	l.refs++
+	s.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		s.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(s.ops, name)
+		}
+		s.mu.Unlock()
+	}
 }
 
 // worker is one supervised interface. The fields after mu-guarded are
@@ -207,6 +237,7 @@ func New(cfg Config) (*Supervisor, error) {
 		target:  net.JoinHostPort(host, strconv.Itoa(cfg.IngestionPort)),
 		killNow: make(chan struct{}),
 		workers: make(map[string]*worker),
+		ops:     make(map[string]*opLock),
 	}, nil
 }
 
@@ -288,6 +319,7 @@ func (s *Supervisor) Start(ctx context.Context, name string, opts Options) (Stat
 	if err := checkBinary(s.cfg.WorkerBin); err != nil {
 		return Status{}, err
 	}
+	defer s.lockName(name)()
 	w, err := s.reserve(name, opts)
 	if err != nil {
 		return Status{}, err
@@ -385,6 +417,7 @@ func (s *Supervisor) Stop(ctx context.Context, name string) (Status, error) {
 	if err := ValidateName(name); err != nil {
 		return Status{}, err
 	}
+	defer s.lockName(name)()
 	s.mu.Lock()
 	w := s.workers[name]
 	var active bool

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -579,4 +581,50 @@ func waitFor2(t *testing.T, s *Supervisor, iface string, cond func(Status) bool)
 		return cond(st)
 	})
 	return st
+}
+
+// TestConcurrentStartStop races Starts and Stops on one interface: every
+// call gets a success or its sentinel, no worker is left unsupervised, and
+// the desired state ends matching what runs.
+func TestConcurrentStartStop(t *testing.T) {
+	dir := t.TempDir()
+	db := openStore(t, filepath.Join(dir, "ntp.db"))
+	iface := testInterface(t)
+	s := newSupervisor(t, fastConfig(t, dir, standin(t, dir), db))
+	ctx := context.Background()
+	var pids sync.Map
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 4; j++ {
+				if (i+j)%2 == 0 {
+					st, err := s.Start(ctx, iface, Options{})
+					if err == nil {
+						pids.Store(st.PID, true)
+					} else if !errors.Is(err, ErrAlreadyRunning) {
+						t.Errorf("Start: %v", err)
+					}
+				} else if _, err := s.Stop(ctx, iface); err != nil && !errors.Is(err, ErrNotRunning) {
+					t.Errorf("Stop: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st, err := s.Status(iface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := desiredOf(t, db, iface)
+	if m.Enabled != st.State.Active() {
+		t.Errorf("desired enabled=%v but state %s", m.Enabled, st.State)
+	}
+	pids.Range(func(k, _ any) bool {
+		if pid := k.(int); pid != st.PID && alive(pid) {
+			t.Errorf("worker %d left running outside supervision", pid)
+		}
+		return true
+	})
 }
