@@ -179,6 +179,9 @@ func dsn(path string, opts Options, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
+		// After a burst the WAL is cut back to this size at the next
+		// checkpoint instead of keeping its peak size on disk.
+		q.Add("_pragma", "journal_size_limit(67108864)")
 		q.Add("_txlock", "immediate")
 	}
 	u := url.URL{Scheme: "file", Opaque: path, RawQuery: q.Encode()}
