@@ -2,6 +2,7 @@ package store
 
 import (
 	"iter"
+	"math"
 	"net/netip"
 	"time"
 
@@ -125,14 +126,21 @@ func (b *Batch) Add(workerID, iface string, seq uint64, s *session.Session) {
 			r.kodCode, r.kodTime = s.KoD, ts
 		}
 	}
-	if s.LatencyValid {
+	// The wire decoder refuses non-finite numbers; should one get here all
+	// the same, it is left out rather than turning a sum into NaN, which
+	// SQLite stores as NULL and a NOT NULL sum column would refuse for ever.
+	if s.LatencyValid && finite(s.Latency) {
 		foldMetric(r.latCount, s.Latency, &r.latMin, &r.latMax, &r.latSum)
 		r.latCount++
 	}
-	foldMetric(r.procCount, s.Processing, &r.procMin, &r.procMax, &r.procSum)
-	foldMetric(r.procCount, s.Total, &r.totalMin, &r.totalMax, &r.totSum)
-	r.procCount++
+	if finite(s.Processing) && finite(s.Total) {
+		foldMetric(r.procCount, s.Processing, &r.procMin, &r.procMax, &r.procSum)
+		foldMetric(r.procCount, s.Total, &r.totalMin, &r.totalMax, &r.totSum)
+		r.procCount++
+	}
 }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 func foldMetric(n int64, v float64, lo, hi, sum *float64) {
 	if n == 0 || v < *lo {

@@ -156,6 +156,16 @@ func TestCommitFold(t *testing.T) {
 			want: map[string]any{"kod_count": 2, "last_kod_code": "DENY", "stratum": 0, "reference_id": "DENY"},
 		},
 		{
+			name: "non-finite metrics are left out, never poison the batch",
+			batches: [][]session.Session{
+				{sess("198.51.100.8", 1, answered(0.01, math.Inf(1), 0.002), func(s *session.Session) { s.Latency = math.NaN() }),
+					sess("198.51.100.8", 2, answered(0.03, 0.001, 0.002))},
+			},
+			ip: "198.51.100.8", ifc: "eth0",
+			want: map[string]any{"answered_count": 2, "latency_count": 1, "latency_sum": 0.03,
+				"processing_sum": 0.001, "processing_max": 0.001, "total_sum": 0.002},
+		},
+		{
 			name:    "mode 7 only still makes a row",
 			batches: [][]session.Session{{sess("198.51.100.66", 4, mode(2, 7)), sess("198.51.100.66", 3, mode(2, 7))}},
 			ip:      "198.51.100.66", ifc: "eth0",
