@@ -25,7 +25,7 @@ var standinBin = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "ntp-worker")
-	out, err := exec.Command("go", "build", "-o", bin, "./testdata/standin").CombinedOutput()
+	out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./testdata/standin").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("building stand-in worker: %v\n%s", err, out)
 	}

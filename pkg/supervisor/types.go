@@ -14,6 +14,7 @@ package supervisor
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 )
 
@@ -138,4 +139,16 @@ type InterfaceInfo struct {
 	// Monitoring is the supervised worker's state, StateStopped when none.
 	Monitoring State `json:"monitoring"`
 	PID        int   `json:"pid,omitempty"`
+}
+
+// LogValue makes an Exit read well in log lines.
+func (e Exit) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.Int("code", e.Code), slog.Bool("expected", e.Expected)}
+	if e.Signal != "" {
+		attrs = append(attrs, slog.String("signal", e.Signal))
+	}
+	if e.Error != "" {
+		attrs = append(attrs, slog.String("error", e.Error))
+	}
+	return slog.GroupValue(attrs...)
 }
