@@ -46,6 +46,10 @@ type Config struct {
 	// --log-level and --log-format.
 	WorkerLogLevel  string
 	WorkerLogFormat string
+	// WorkerArgs are appended to every worker's command line, e.g.
+	// "--stats-interval=2s". They are not checked here: a flag the worker
+	// rejects makes it exit, which Status then shows.
+	WorkerArgs []string
 
 	// Desired persists the desired state; nil keeps it in memory only (and
 	// Restore then adopts every live worker it finds).
@@ -277,7 +281,7 @@ func (s *Supervisor) argv(iface string, o Options) []string {
 	if s.cfg.WorkerLogFormat != "" {
 		a = append(a, "--log-format="+s.cfg.WorkerLogFormat)
 	}
-	return a
+	return append(a, s.cfg.WorkerArgs...)
 }
 
 // checkInterface validates name and looks it up on the host.
