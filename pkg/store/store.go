@@ -45,7 +45,8 @@ const (
 
 // Options tunes Open. The zero value is the production default.
 type Options struct {
-	// Synchronous is SynchronousNormal (default) or SynchronousFull.
+	// Synchronous is SynchronousNormal (default) or SynchronousFull, in
+	// any letter case; see the package documentation for the trade.
 	Synchronous string
 	// BusyTimeout is how long a connection waits for a lock held by another
 	// connection or process; default 5s.
@@ -142,6 +143,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 }
 
 func (o Options) withDefaults() Options {
+	o.Synchronous = strings.ToUpper(o.Synchronous)
 	if o.Synchronous == "" {
 		o.Synchronous = SynchronousNormal
 	}

@@ -205,14 +205,14 @@ func TestOpenOptions(t *testing.T) {
 	if _, err := Open(context.Background(), t.TempDir(), Options{}); err == nil {
 		t.Error("Open accepted a directory as the database file")
 	}
-	for _, sync := range []string{SynchronousNormal, SynchronousFull} {
+	for _, sync := range []string{SynchronousNormal, SynchronousFull, "full"} {
 		s := openTest(t, Options{Synchronous: sync})
 		var mode string
 		var level int
 		if err := s.w.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 			t.Errorf("journal_mode = %q, %v", mode, err)
 		}
-		if err := s.w.QueryRow("PRAGMA synchronous").Scan(&level); err != nil || level != map[string]int{SynchronousNormal: 1, SynchronousFull: 2}[sync] {
+		if err := s.w.QueryRow("PRAGMA synchronous").Scan(&level); err != nil || level != map[string]int{SynchronousNormal: 1, SynchronousFull: 2, "full": 2}[sync] {
 			t.Errorf("synchronous = %d for %s, %v", level, sync, err)
 		}
 	}
