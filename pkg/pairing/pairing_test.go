@@ -283,10 +283,10 @@ func TestPairing(t *testing.T) {
 		events: []event{
 			resp(0, server4, clientA, 40001, tx1, ntpAt(0.1), ntpAt(0.2)),
 			req(1, clientA, 40001, server4, tx1),
-			resp(2, server4, clientA, 40001, tx2, ntpAt(1.1), ntpAt(1.2)),   // wrong originate
-			resp(3, server4, clientA, 40009, tx1, ntpAt(1.1), ntpAt(1.2)),   // wrong port
-			resp(4, server6, clientA, 40001, tx1, ntpAt(1.1), ntpAt(1.2)),   // wrong server
-			resp(5, server4, clientB, 40001, tx1, ntpAt(1.1), ntpAt(1.2)),   // wrong client
+			resp(2, server4, clientA, 40001, tx2, ntpAt(1.1), ntpAt(1.2)),  // wrong originate
+			resp(3, server4, clientA, 40009, tx1, ntpAt(1.1), ntpAt(1.2)),  // wrong port
+			resp(4, server6, clientA, 40001, tx1, ntpAt(1.1), ntpAt(1.2)),  // wrong server
+			resp(5, server4, clientB, 40001, tx1, ntpAt(1.1), ntpAt(1.2)),  // wrong client
 			resp(6, server4, clientA, 40001, tx1, ntpAt(1.1), ntpAt(1.15)), // the one
 		},
 		want:  []want{{client: clientA, cport: 40001, server: server4, answered: true, c1: 1, latency: 4.1, processing: 0.05, total: 5, refid: "203.0.113.5"}},
