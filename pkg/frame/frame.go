@@ -32,13 +32,18 @@ const (
 	LinkIPv4       LinkType = 228 // bare IPv4
 	LinkIPv6       LinkType = 229 // bare IPv6
 	LinkLinuxSLL2  LinkType = 276 // Linux cooked capture v2 (tcpdump -i any)
+
+	// LinkLinuxSLL2Uint8 is LinkLinuxSLL2 cut to 8 bits, which is what
+	// gopacket's layers.LinkType (a uint8) makes of 276 in pcap.Handle's
+	// LinkType. No DLT uses 20, so Decode takes it as SLL2.
+	LinkLinuxSLL2Uint8 LinkType = LinkLinuxSLL2 & 0xff
 )
 
 // Supported reports whether Decode understands link type l.
 func (l LinkType) Supported() bool {
 	switch l {
 	case LinkNull, LinkEthernet, LinkRawDLT, LinkRawOpenBSD, LinkRaw, LinkLoop,
-		LinkLinuxSLL, LinkIPv4, LinkIPv6, LinkLinuxSLL2:
+		LinkLinuxSLL, LinkIPv4, LinkIPv6, LinkLinuxSLL2, LinkLinuxSLL2Uint8:
 		return true
 	}
 	return false
@@ -60,7 +65,7 @@ func (l LinkType) String() string {
 		return "IPV4"
 	case LinkIPv6:
 		return "IPV6"
-	case LinkLinuxSLL2:
+	case LinkLinuxSLL2, LinkLinuxSLL2Uint8:
 		return "LINUX_SLL2"
 	}
 	return "DLT " + strconv.Itoa(int(l))
@@ -175,7 +180,7 @@ func Decode(link LinkType, data []byte, f *Frame) error {
 			return errSLLShort
 		}
 		return decodeEther(binary.BigEndian.Uint16(data[14:16]), data[16:], f)
-	case LinkLinuxSLL2:
+	case LinkLinuxSLL2, LinkLinuxSLL2Uint8:
 		// Protocol, reserved, interface index, ARPHRD type, packet type,
 		// address length, 8 address bytes.
 		if len(data) < 20 {
