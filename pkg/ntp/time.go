@@ -61,7 +61,8 @@ func (t Time) Time() time.Time {
 // FromTime converts tm to an NTP timestamp. Dates after 2036-02-07 wrap into
 // era 1, as on the wire. The fraction is rounded up so that
 // FromTime(tm).Time() gives back tm exactly (to the nanosecond). The zero
-// time.Time gives the zero timestamp.
+// time.Time gives the zero timestamp, and only it: the instant that encodes
+// as all zeros (2036-02-07 06:28:16 UTC) becomes 2^-32 s later instead.
 func FromTime(tm time.Time) Time {
 	if tm.IsZero() {
 		return 0
@@ -69,6 +70,9 @@ func FromTime(tm time.Time) Time {
 	secs := uint64(tm.Unix()+unixOffset) & (eraSeconds - 1)
 	nsec := uint64(tm.Nanosecond())
 	frac := (nsec<<32 + 1e9 - 1) / 1e9
+	if secs|frac == 0 {
+		frac = 1
+	}
 	return Time(secs<<32 | frac)
 }
 
