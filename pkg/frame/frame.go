@@ -108,7 +108,6 @@ var (
 	errIPv4Trunc   = wrap("IPv4 packet", ErrTruncated)
 	errIPv4Frag    = wrap("IPv4 non-first fragment", ErrFragment)
 	errIPv6Short   = wrap("IPv6 header", ErrTruncated)
-	errIPv6Trunc   = wrap("IPv6 packet", ErrTruncated)
 	errIPv6Jumbo   = wrap("IPv6 jumbogram", ErrUnsupported)
 	errIPv6ExtHdr  = wrap("IPv6 extension header", ErrTruncated)
 	errIPv6Frag    = wrap("IPv6 non-first fragment", ErrFragment)
@@ -139,7 +138,15 @@ type Frame struct {
 	VLAN, InnerVLAN uint16
 	// Payload is the UDP payload, trimmed to the UDP length (so Ethernet
 	// padding is not part of it). It aliases the data given to Decode.
+	//
+	// When the capture cut the datagram short (a snaplen below the packet
+	// size), Decode returns ErrTruncated and Payload holds the part that was
+	// captured, so that a caller who knows the cut was the snaplen's can
+	// still read the headers in it.
 	Payload []byte
+	// Length is the payload length the UDP header announces; it is larger
+	// than len(Payload) only when the capture was cut.
+	Length int
 }
 
 // EtherTypes and IP protocol numbers used below.
@@ -274,15 +281,19 @@ func decodeIPv4(b []byte, f *Frame) error {
 	}
 	f.Src = netip.AddrFrom4([4]byte(b[12:16]))
 	f.Dst = netip.AddrFrom4([4]byte(b[16:20]))
-	if total > len(b) {
-		return errIPv4Trunc
-	}
 	flagsOffset := binary.BigEndian.Uint16(b[6:8])
 	if flagsOffset&0x1fff != 0 {
 		return errIPv4Frag
 	}
 	if b[9] != protoUDP {
 		return errProto
+	}
+	if total > len(b) {
+		// Cut by the capture: decode what is there, report the cut.
+		if len(b) < ihl {
+			return errIPv4Trunc
+		}
+		return decodeUDP(b[ihl:], flagsOffset&0x2000 != 0, f)
 	}
 	// Trimming to the total length drops Ethernet padding.
 	return decodeUDP(b[ihl:total], flagsOffset&0x2000 != 0, f)
@@ -302,10 +313,9 @@ func decodeIPv6(b []byte, f *Frame) error {
 	if payload == 0 && next == protoHopByHop {
 		return errIPv6Jumbo
 	}
-	if 40+payload > len(b) {
-		return errIPv6Trunc
-	}
-	b = b[40 : 40+payload]
+	// A packet cut by the capture is decoded as far as it goes; the UDP
+	// length then reports the cut.
+	b = b[40:min(40+payload, len(b))]
 	fragmented := false
 	for range maxExtHeaders {
 		switch next {
@@ -361,10 +371,12 @@ func decodeUDP(b []byte, fragmented bool, f *Frame) error {
 	if n < 8 {
 		return errUDPLen
 	}
+	f.Length = n - 8
 	if n > len(b) {
 		if fragmented {
 			return errUDPFragment
 		}
+		f.Payload = b[8:len(b):len(b)]
 		return errUDPTrunc
 	}
 	f.Payload = b[8:n:n]
