@@ -338,4 +338,3 @@ func compareTime(s string, v ntp.Time) string {
 	}
 	return ""
 }
-
