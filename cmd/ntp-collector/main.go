@@ -13,12 +13,15 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/collector"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
+	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 func main() {
@@ -59,6 +62,12 @@ func serveCommand() *cli.Command {
 				Usage: "debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"NTP_LOG_FORMAT"},
 				Usage: "text or json"},
+			&cli.StringFlag{Name: "worker-bin", Value: supervisor.DefaultWorkerBin(), EnvVars: []string{"NTP_WORKER_BIN"},
+				Usage: "ntp-worker executable the supervisor spawns"},
+			&cli.StringFlag{Name: "pid-dir", Value: supervisor.DefaultPIDDir(), EnvVars: []string{"NTP_PID_DIR"},
+				Usage: "directory for the workers' PID files"},
+			&cli.StringFlag{Name: "log-dir", Value: supervisor.DefaultLogDir(), EnvVars: []string{"NTP_LOG_DIR"},
+				Usage: "directory for the workers' logs (ntp_<iface>.log, rotated)"},
 		},
 		Action: serve,
 	}
@@ -106,11 +115,29 @@ func serve(c *cli.Context) error {
 		Logger:         log,
 	}, st)
 
+	sup, err := supervisor.New(supervisor.Config{
+		WorkerBin:       c.String("worker-bin"),
+		PIDDir:          c.String("pid-dir"),
+		LogDir:          c.String("log-dir"),
+		IngestionHost:   c.String("ingestion-host"),
+		IngestionPort:   ingLn.Addr().(*net.TCPAddr).Port,
+		Token:           c.String("token"),
+		WorkerLogLevel:  c.String("log-level"),
+		WorkerLogFormat: c.String("log-format"),
+		Desired:         st,
+		WorkerStats:     latestWorkerStats(ing),
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+
 	// Components stop in the reverse order they are added: the worker
 	// supervisor goes before ingestion (so workers stop after their last
 	// sessions are committed), the HTTP API after it.
 	g := collector.Group{Logger: log}
 	g.Add("ingest", ing.Serve)
+	g.Add("supervisor", sup.Run)
 	if err := g.Run(ctx); err != nil {
 		return err
 	}
@@ -140,4 +167,19 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, errors.New("--log-format " + strconv.Quote(format) + ": want text or json")
+}
+
+// latestWorkerStats looks up, for the supervisor's status, the newest stats
+// line the ingestion server has from a worker on iface.
+func latestWorkerStats(ing *ingest.Server) func(iface string) (wire.Stats, time.Time, bool) {
+	return func(iface string) (wire.Stats, time.Time, bool) {
+		var best ingest.WorkerSnapshot
+		found := false
+		for _, w := range ing.Snapshot().Workers {
+			if w.Interface == iface && !w.StatsAt.IsZero() && (!found || w.StatsAt.After(best.StatsAt)) {
+				best, found = w, true
+			}
+		}
+		return best.Stats, best.StatsAt, found
+	}
 }

@@ -70,9 +70,11 @@ func hasInterfaceArg(args []string, iface string) bool {
 // Restore brings back the desired state after a collector start. Workers of
 // an earlier run are found through the PID files: one that is alive, runs
 // the same worker binary on the same interface and is still wanted is
-// adopted (watched by polling, stopped by PID); one that runs an older build
-// of the binary or is no longer wanted is stopped; a file naming a dead or
-// unrelated process is removed. Every wanted interface without an adopted
+// adopted (watched by polling, stopped by PID); a wanted one that runs an
+// older build of the binary or other options is stopped and replaced; a live
+// worker that is not wanted is left alone with a warning (the PID directory
+// may be shared with another collector); a file naming a dead or unrelated
+// process is removed. Every wanted interface without an adopted
 // worker then gets a new one. Without a DesiredState every live worker found
 // is adopted. Problems with one interface (gone from the host, bad options)
 // are logged and show in its Status as failed; only a failure to read the
@@ -128,11 +130,14 @@ func (s *Supervisor) Restore(ctx context.Context) error {
 			}
 			adopted[name] = true
 			log.Info("adopted worker of an earlier run")
+		case (id == idOurs || id == idOldBinary) && !wanted:
+			// Not in the desired state: the database may have been
+			// replaced, or another collector shares this PID directory.
+			// Killing a process on that evidence is worse than leaving it.
+			log.Warn("a live worker for an interface that is not in the desired state; leaving it alone", "path", path)
 		case id == idOurs || id == idOldBinary:
-			why := "no longer wanted"
-			if id == idOldBinary {
-				why = "runs a replaced worker binary"
-			} else if wanted {
+			why := "runs a replaced worker binary"
+			if id == idOurs {
 				why = "runs with other options than the desired ones"
 			}
 			log.Info("stopping worker of an earlier run", "reason", why)

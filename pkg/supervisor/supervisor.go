@@ -32,7 +32,8 @@ type Config struct {
 	// WorkerBin is the ntp-worker executable.
 	WorkerBin string
 	// PIDDir holds ntp_<iface>.pid for every running worker; LogDir holds
-	// ntp_<iface>.log. Both are created (0750) when missing.
+	// ntp_<iface>.log. Both are created (0750) when the first worker
+	// starts, so a collector that never runs one leaves no trace.
 	PIDDir string
 	LogDir string
 
@@ -198,8 +199,8 @@ type worker struct {
 
 func (w *worker) requestStop() { w.stopOnce.Do(func() { close(w.stop) }) }
 
-// New checks cfg and creates the PID and log directories. It starts nothing:
-// call Restore to bring back the desired state.
+// New checks cfg. It starts nothing: call Restore (or Run) to bring back
+// the desired state.
 func New(cfg Config) (*Supervisor, error) {
 	cfg = cfg.withDefaults()
 	if cfg.WorkerBin == "" {
@@ -220,9 +221,6 @@ func New(cfg Config) (*Supervisor, error) {
 		abs, err := filepath.Abs(*d)
 		if err != nil {
 			return nil, fmt.Errorf("supervisor: directory %s: %w", *d, err)
-		}
-		if err := os.MkdirAll(abs, 0o750); err != nil {
-			return nil, fmt.Errorf("supervisor: %w", err)
 		}
 		*d = abs
 	}
@@ -624,9 +622,11 @@ func (s *Supervisor) Shutdown(ctx context.Context) error {
 // stops before the ingestion server drains: a stopping worker sends its last
 // sessions and waits for their acks.
 func (s *Supervisor) Run(ctx context.Context) error {
-	if err := s.Restore(ctx); err != nil {
+	if err := s.Restore(ctx); err != nil && ctx.Err() == nil {
 		return err
 	}
+	// A stop request during Restore is not an error: stop what was
+	// restored so far.
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StopTimeout+5*time.Second)
 	defer cancel()

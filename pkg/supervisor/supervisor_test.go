@@ -628,3 +628,52 @@ func TestConcurrentStartStop(t *testing.T) {
 		return true
 	})
 }
+
+// TestRestoreWithChangedDesiredState: a live worker of an earlier run whose
+// interface is no longer wanted is left alone (the PID directory may be
+// another collector's too); one whose desired options changed is replaced.
+func TestRestoreWithChangedDesiredState(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		enabled bool
+		options string
+	}{
+		{"unwanted", false, "{}"},
+		{"new options", true, `{"port":999}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dbPath := filepath.Join(dir, "ntp.db")
+			iface := testInterface(t)
+			bin := standin(t, dir)
+			workerPID := runCollectorHelper(t, helperConfig{Dir: dir, Bin: bin, DB: dbPath, Iface: iface})
+			t.Cleanup(func() { killPID(workerPID) })
+			db := openStore(t, dbPath)
+			if err := db.SetMonitored(ctx, iface, tc.options, tc.enabled); err != nil {
+				t.Fatal(err)
+			}
+			s := newSupervisor(t, fastConfig(t, dir, bin, db))
+			if err := s.Restore(ctx); err != nil {
+				t.Fatal(err)
+			}
+			st, _ := s.Status(iface)
+			pidFile := filepath.Join(dir, "run", "ntp_"+iface+".pid")
+			if !tc.enabled {
+				if st.State != StateStopped || !alive(workerPID) {
+					t.Fatalf("unwanted worker: status %+v, alive %v", st, alive(workerPID))
+				}
+				if pid, err := readPIDFile(pidFile); err != nil || pid != workerPID {
+					t.Errorf("PID file of the unwanted worker: %d, %v", pid, err)
+				}
+				return
+			}
+			if st.Adopted || st.PID == 0 || st.PID == workerPID || st.Options.Port != 999 {
+				t.Fatalf("worker with old options not replaced: %+v", st)
+			}
+			if alive(workerPID) {
+				t.Error("worker with old options still alive")
+			}
+		})
+	}
+}
