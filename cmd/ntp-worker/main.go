@@ -1,0 +1,185 @@
+// Command ntp-worker captures the NTP traffic of one interface (or reads a
+// capture file), pairs requests with responses and streams the sessions to
+// ntp-collector.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
+	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
+	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
+	"github.com/ntp-monitor/ntp-monitor/pkg/worker"
+)
+
+func main() {
+	if err := app().Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "ntp-worker:", err)
+		os.Exit(1)
+	}
+}
+
+// seconds parses a duration given as seconds ("2", "2.5") or in Go's form
+// ("2.5s", "500ms").
+func seconds(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f != f || f > 1e6 || f < -1e6 {
+			return 0, fmt.Errorf("%q is out of range", s)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither seconds (2.5) nor a duration (2500ms)", s)
+	}
+	return d, nil
+}
+
+func durationIn(name string, lo, hi time.Duration) func(*cli.Context, string) error {
+	return func(_ *cli.Context, v string) error {
+		d, err := seconds(v)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", name, err)
+		}
+		if d < lo || d > hi {
+			return fmt.Errorf("--%s %s: must be between %v and %v", name, v, lo, hi)
+		}
+		return nil
+	}
+}
+
+func intIn(name string, lo, hi int) func(*cli.Context, int) error {
+	return func(_ *cli.Context, v int) error {
+		if v < lo || v > hi {
+			return fmt.Errorf("--%s %d: must be between %d and %d", name, v, lo, hi)
+		}
+		return nil
+	}
+}
+
+func oneOf(name string, values ...string) func(*cli.Context, string) error {
+	return func(_ *cli.Context, v string) error {
+		for _, ok := range values {
+			if strings.EqualFold(v, ok) {
+				return nil
+			}
+		}
+		return fmt.Errorf("--%s %q: must be one of %s", name, v, strings.Join(values, ", "))
+	}
+}
+
+func app() *cli.App {
+	return &cli.App{
+		Name:            "ntp-worker",
+		Usage:           "capture NTP traffic on one interface and stream paired sessions to ntp-collector",
+		HideHelpCommand: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, EnvVars: []string{"NTP_INTERFACE"},
+				Usage: "interface to capture on (`ip link` lists them); with --pcap-file only the label (default: the file's name)"},
+			&cli.IntFlag{Name: "port", Value: pairing.DefaultPort, EnvVars: []string{"NTP_PORT"},
+				Usage: "UDP port of the monitored NTP server", Action: intIn("port", 1, 65535)},
+			&cli.StringFlag{Name: "timeout", Value: "2.0", EnvVars: []string{"NTP_TIMEOUT"},
+				Usage:  "seconds (or a duration such as 2500ms) before a request counts as unanswered",
+				Action: durationIn("timeout", time.Millisecond, time.Hour)},
+			&cli.StringFlag{Name: "ingestion-host", Value: "127.0.0.1", EnvVars: []string{"NTP_INGESTION_HOST"},
+				Usage: "collector's ingestion address"},
+			&cli.IntFlag{Name: "ingestion-port", Value: 10000, EnvVars: []string{"NTP_INGESTION_PORT"},
+				Usage: "collector's ingestion port", Action: intIn("ingestion-port", 1, 65535)},
+			&cli.StringFlag{Name: "pcap-file", EnvVars: []string{"NTP_PCAP_FILE"},
+				Usage: "read this pcap/pcapng file instead of a live interface; at its end, wait for the collector's acks and exit"},
+			&cli.IntFlag{Name: "snaplen", Value: capture.DefaultSnaplen, EnvVars: []string{"NTP_SNAPLEN"},
+				Usage: "bytes captured per packet", Action: intIn("snaplen", 64, 65535)},
+			&cli.IntFlag{Name: "buffer-size", Value: capture.DefaultBufferSize, EnvVars: []string{"NTP_BUFFER_SIZE"},
+				Usage: "kernel capture buffer in bytes", Action: intIn("buffer-size", 64<<10, 1<<30)},
+			&cli.StringFlag{Name: "token", EnvVars: []string{"NTP_TOKEN"},
+				Usage: "token the collector expects in hello (if it has one)"},
+			&cli.IntFlag{Name: "max-pending", Value: pairing.DefaultMaxPending, EnvVars: []string{"NTP_MAX_PENDING"},
+				Usage:  "most requests waiting for a response; beyond it the oldest is evicted and counted",
+				Action: intIn("max-pending", 1, 100_000_000)},
+			&cli.IntFlag{Name: "spool", Value: sender.DefaultSpool, EnvVars: []string{"NTP_SPOOL"},
+				Usage:  "most sessions held in memory until the collector acknowledges them",
+				Action: intIn("spool", 1, 10_000_000)},
+			&cli.StringFlag{Name: "stats-interval", Value: "10s", EnvVars: []string{"NTP_STATS_INTERVAL"},
+				Usage:  "how often to send capture statistics (seconds or a duration)",
+				Action: durationIn("stats-interval", 100*time.Millisecond, time.Hour)},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"NTP_LOG_LEVEL"},
+				Usage: "debug, info, warn or error", Action: oneOf("log-level", "debug", "info", "warn", "error")},
+			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"NTP_LOG_FORMAT"},
+				Usage: "text or json", Action: oneOf("log-format", "text", "json")},
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%w (see --help)", err)
+		},
+		Action: run,
+	}
+}
+
+func run(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: every setting is a flag (see --help)", c.Args().First())
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var log *slog.Logger
+	if strings.EqualFold(c.String("log-format"), "json") {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	} else {
+		log = slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	timeout, _ := seconds(c.String("timeout"))
+	statsInterval, _ := seconds(c.String("stats-interval"))
+	pcapFile := c.String("pcap-file")
+	iface := c.String("interface")
+	if iface == "" && pcapFile == "" {
+		return errors.New("no interface: name one with --interface (`ip link` lists them) or read a capture with --pcap-file")
+	}
+	if iface == "" {
+		iface = filepath.Base(pcapFile)
+	}
+
+	snd := sender.New(sender.Config{
+		Addr:      net.JoinHostPort(c.String("ingestion-host"), strconv.Itoa(c.Int("ingestion-port"))),
+		WorkerID:  sender.NewWorkerID(),
+		Interface: iface,
+		Token:     c.String("token"),
+		Spool:     c.Int("spool"),
+		// A file must lose nothing, so reading waits for the collector; a
+		// live capture must never stall, so the oldest session goes.
+		Block:  pcapFile != "",
+		Logger: log,
+	})
+	w, err := worker.New(worker.Config{
+		Interface:     iface,
+		PcapFile:      pcapFile,
+		Port:          uint16(c.Int("port")),
+		Timeout:       timeout,
+		MaxPending:    c.Int("max-pending"),
+		Snaplen:       c.Int("snaplen"),
+		BufferSize:    c.Int("buffer-size"),
+		StatsInterval: statsInterval,
+		Logger:        log,
+	}, snd)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	_, err = w.Run(ctx)
+	return err
+}

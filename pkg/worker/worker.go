@@ -1,0 +1,422 @@
+// Package worker is the capture loop of ntp-worker: it reads packets from a
+// live interface or a capture file, decodes them down to NTP, pairs requests
+// with responses, and hands every session to the sender that streams it to
+// the collector.
+//
+// One goroutine does all of it, so the pairing table needs no lock and a
+// packet costs no allocation. The loop stops on context cancellation (live:
+// SIGTERM) or at the end of a file, then flushes and waits, within a bound,
+// for the collector to acknowledge what was sent.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
+	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
+	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
+	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
+	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultStatsInterval = 10 * time.Second
+	// DefaultShutdownFlush bounds the wait for acks when a live capture
+	// stops: long enough for the collector's 5 s batch interval, short
+	// enough for a supervisor's stop timeout.
+	DefaultShutdownFlush = 8 * time.Second
+	// controlWarnEvery rate-limits the warning about mode 6/7 queries.
+	controlWarnEvery = time.Minute
+)
+
+// Config configures a Worker.
+type Config struct {
+	// Interface is the interface to capture on, and the label of every
+	// session. With PcapFile it is only the label (default: the file's
+	// base name).
+	Interface string
+	// PcapFile, when set, is read instead of a live interface. At its end
+	// every pending request becomes unanswered (the capture is over), and
+	// the worker waits for every session to be acknowledged.
+	PcapFile string
+
+	Port       uint16
+	Timeout    time.Duration // before a request counts as unanswered
+	MaxPending int
+	Snaplen    int
+	BufferSize int
+
+	StatsInterval time.Duration
+	// ShutdownFlush bounds the wait for acks after a live capture stops.
+	// A capture file waits until everything is acknowledged or ctx ends.
+	ShutdownFlush time.Duration
+
+	Logger *slog.Logger
+}
+
+// DecodeErrors counts packets that did not decode, by kind.
+type DecodeErrors struct {
+	Truncated   uint64 // frame or headers cut short (snaplen, damage)
+	Unsupported uint64 // link type or EtherType not decoded
+	Fragment    uint64 // IP fragments without the whole UDP datagram
+	NotUDP      uint64
+	Malformed   uint64 // contradictory IP/UDP header fields
+	NTPShort    uint64 // NTP payload shorter than its mode needs
+	NTPVersion  uint64 // NTP version 0 or above 4
+	// NTPExtension counts NTP packets with a malformed extension field or
+	// MAC after a whole header. They are still paired: the header is what
+	// the server answers.
+	NTPExtension uint64
+}
+
+// Total is the number of packets not used because they did not decode.
+func (d DecodeErrors) Total() uint64 {
+	return d.Truncated + d.Unsupported + d.Fragment + d.NotUDP + d.Malformed + d.NTPShort + d.NTPVersion
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Packets  uint64
+	Decode   DecodeErrors
+	Pairing  pairing.Counters
+	Abandon  int // requests still pending when a live capture stopped
+	Capture  capture.Stats
+	Sender   sender.Counters
+	Duration time.Duration
+}
+
+// Worker runs one capture.
+type Worker struct {
+	cfg Config
+	log *slog.Logger
+	snd *sender.Sender
+
+	src   *capture.Source
+	table *pairing.Table
+
+	packets uint64
+	decode  DecodeErrors
+	fr      frame.Frame
+	msg     ntp.Packet
+	pkt     pairing.Packet
+
+	// mode 6/7 warning state
+	lastWarn   time.Time
+	controlNew uint64 // queries since the last warning
+}
+
+// New opens the capture named by cfg. It fails with a clear error for a
+// missing interface, missing permission or an unreadable file; nothing is
+// sent until Run.
+func New(cfg Config, snd *sender.Sender) (*Worker, error) {
+	if cfg.Port == 0 {
+		cfg.Port = pairing.DefaultPort
+	}
+	if cfg.StatsInterval <= 0 {
+		cfg.StatsInterval = DefaultStatsInterval
+	}
+	if cfg.ShutdownFlush <= 0 {
+		cfg.ShutdownFlush = DefaultShutdownFlush
+	}
+	if cfg.Interface == "" && cfg.PcapFile != "" {
+		cfg.Interface = filepath.Base(cfg.PcapFile)
+	}
+	if cfg.Interface == "" {
+		return nil, errors.New("no interface: name one with --interface, or read a capture with --pcap-file")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ccfg := capture.Config{Port: cfg.Port, Snaplen: cfg.Snaplen, BufferSize: cfg.BufferSize}
+	var (
+		src *capture.Source
+		err error
+	)
+	if cfg.PcapFile != "" {
+		src, err = capture.OpenFile(cfg.PcapFile, ccfg)
+	} else {
+		src, err = capture.OpenLive(cfg.Interface, ccfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !src.LinkType().Supported() {
+		src.Close()
+		return nil, fmt.Errorf("capture %s: link type %v is not supported (Ethernet, 802.1Q, Linux cooked v1/v2 and raw IP are)", cfg.Interface, src.LinkType())
+	}
+	w := &Worker{
+		cfg: cfg,
+		log: log.With("interface", cfg.Interface),
+		snd: snd,
+		src: src,
+	}
+	w.table = pairing.New(pairing.Config{
+		Port:       cfg.Port,
+		Timeout:    cfg.Timeout,
+		MaxPending: cfg.MaxPending,
+		Interface:  cfg.Interface,
+	}, w.emit)
+	w.pkt.NTP = &w.msg
+	return w, nil
+}
+
+// emit hands one session to the sender; the pointer is only valid during
+// the call, and Send copies it.
+func (w *Worker) emit(s *session.Session) {
+	if s.Mode == ntp.ModeControl || s.Mode == ntp.ModePrivate {
+		w.controlNew++
+		if now := time.Now(); now.Sub(w.lastWarn) >= controlWarnEvery {
+			// Mode 6/7 queries can be abused for amplification (mode 7
+			// monlist is CVE-2013-5211); the collector counts them per
+			// client, the log says that they happen.
+			w.log.Warn("NTP control query (mode 6/7) to the server: an amplification vector; restrict it (ntpd: restrict default noquery)",
+				"client", s.ClientIP, "mode", s.Mode, "queries_since_last_warning", w.controlNew)
+			w.lastWarn, w.controlNew = now, 0
+		}
+	}
+	w.snd.Send(s)
+}
+
+// Run captures until ctx is done or the file ends, then flushes. It runs
+// the sender for its whole duration. The error is nil when every session
+// produced was acknowledged (for a file) or the capture stopped cleanly
+// (live; sessions not acknowledged within ShutdownFlush are reported in the
+// summary log line).
+func (w *Worker) Run(ctx context.Context) (Summary, error) {
+	start := time.Now()
+	// The sender outlives ctx: after a SIGTERM it still has to deliver
+	// what the capture produced.
+	sctx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
+	senderDone := make(chan struct{})
+	var senderErr error
+	go func() {
+		senderErr = w.snd.Run(sctx)
+		close(senderDone)
+	}()
+	defer func() {
+		stopSender()
+		<-senderDone
+	}()
+	// Once ctx ends, the sender gets ShutdownFlush more to deliver; then it
+	// stops, which also releases a capture loop blocked in Send on a full
+	// spool (a file read while the collector is down).
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-senderDone:
+			return
+		}
+		t := time.NewTimer(w.cfg.ShutdownFlush)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			stopSender()
+		case <-senderDone:
+		}
+	}()
+
+	w.log.Info("capture started", "source", w.source(), "link_type", w.src.LinkType().String(), "port", w.cfg.Port)
+	capErr := w.loop(ctx, senderDone, &senderErr)
+	w.src.Close()
+
+	var sum Summary
+	live := w.cfg.PcapFile == ""
+	switch {
+	case capErr == nil && !live:
+		// The capture file is over: nothing pending can be answered now.
+		w.table.ExpireAll()
+	default:
+		// Pending requests younger than the timeout may still have been
+		// answered after we stopped looking. Calling them unanswered would
+		// be false; they never became sessions, so dropping them loses
+		// nothing that was reported. They are counted.
+		sum.Abandon = w.table.Drop()
+	}
+	st := w.stats()
+	w.snd.SendStats(&st)
+
+	var flushErr error
+	if capErr == nil || errors.Is(capErr, context.Canceled) {
+		fctx := ctx
+		var cancel context.CancelFunc
+		if live || ctx.Err() != nil {
+			fctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownFlush)
+		} else {
+			fctx, cancel = context.WithCancel(ctx)
+		}
+		flushErr = w.snd.Flush(fctx)
+		cancel()
+	}
+	stopSender()
+	<-senderDone
+
+	sum.Packets = w.packets
+	sum.Decode = w.decode
+	sum.Pairing = w.table.Counters()
+	sum.Capture, _ = w.src.Stats()
+	sum.Sender = w.snd.Counters()
+	sum.Duration = time.Since(start)
+	w.logSummary(&sum, flushErr)
+
+	if capErr != nil && !errors.Is(capErr, context.Canceled) {
+		return sum, capErr
+	}
+	if flushErr != nil && !live && ctx.Err() == nil {
+		return sum, fmt.Errorf("capture file %s: %w", w.cfg.PcapFile, flushErr)
+	}
+	return sum, nil
+}
+
+func (w *Worker) source() string {
+	if w.cfg.PcapFile != "" {
+		return w.cfg.PcapFile
+	}
+	return w.cfg.Interface
+}
+
+// loop reads packets until ctx is done (context.Canceled), the file ends
+// (nil) or the capture fails.
+func (w *Worker) loop(ctx context.Context, senderDone <-chan struct{}, senderErr *error) error {
+	tick := time.NewTicker(w.cfg.StatsInterval)
+	defer tick.Stop()
+	live := w.src.Live()
+	link := w.src.LinkType()
+	done := ctx.Done()
+	check := true
+	for n := uint(0); ; n++ {
+		// The channels are looked at every 256 packets and whenever the
+		// capture is idle: a select per packet would cost a tenth of
+		// the packet budget at a million packets a second.
+		if check || n&255 == 0 {
+			check = false
+			select {
+			case <-done:
+				return context.Canceled
+			case <-senderDone:
+				return fmt.Errorf("sender stopped: %w", *senderErr)
+			case <-tick.C:
+				st := w.stats()
+				w.snd.SendStats(&st)
+				w.log.Debug("stats", "packets", st.Packets, "pending", st.Pending, "sessions", st.Sessions,
+					"unanswered", st.Unanswered, "kernel_drops", st.KernelDrops, "decode_errors", st.DecodeErrors)
+			default:
+			}
+		}
+		data, ts, err := w.src.Next()
+		switch {
+		case err == nil:
+		case errors.Is(err, capture.ErrTimeout):
+			// No packet for a read timeout: the kernel buffer is empty,
+			// so any response would have been read by now.
+			if live {
+				w.table.Expire(time.Now())
+			}
+			check = true
+			continue
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
+		}
+		w.packets++
+		w.handle(link, data, ts)
+	}
+}
+
+// handle decodes one packet and feeds it to the table.
+func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
+	if err := frame.Decode(link, data, &w.fr); err != nil {
+		switch {
+		case errors.Is(err, frame.ErrTruncated):
+			w.decode.Truncated++
+		case errors.Is(err, frame.ErrFragment):
+			w.decode.Fragment++
+		case errors.Is(err, frame.ErrNotUDP):
+			w.decode.NotUDP++
+		case errors.Is(err, frame.ErrMalformed):
+			w.decode.Malformed++
+		default:
+			w.decode.Unsupported++
+		}
+		return
+	}
+	if err := ntp.Decode(w.fr.Payload, &w.msg); err != nil {
+		switch {
+		case errors.Is(err, ntp.ErrExtension):
+			w.decode.NTPExtension++ // the header is whole: pair it
+		case errors.Is(err, ntp.ErrVersion):
+			w.decode.NTPVersion++
+			return
+		default:
+			w.decode.NTPShort++
+			return
+		}
+	}
+	w.pkt.Time = ts
+	w.pkt.Src, w.pkt.Dst = w.fr.Src, w.fr.Dst
+	w.pkt.SrcPort, w.pkt.DstPort = w.fr.SrcPort, w.fr.DstPort
+	w.table.Add(&w.pkt)
+}
+
+func (w *Worker) stats() wire.Stats {
+	c := w.table.Counters()
+	cs, err := w.src.Stats()
+	if err != nil {
+		w.log.Debug("capture statistics unavailable", "error", err)
+	}
+	return wire.Stats{
+		Time:           time.Now(),
+		Packets:        w.packets,
+		KernelReceived: cs.Received,
+		KernelDrops:    cs.Dropped,
+		InterfaceDrops: cs.InterfaceDropped,
+		DecodeErrors:   w.decode.Total(),
+		Pending:        uint64(c.Pending),
+		Evicted:        c.Evicted,
+		Sessions:       c.Sessions(),
+		Answered:       c.Answered,
+		Unanswered:     c.Unanswered,
+		OtherModes:     c.OtherModes,
+		Unmatched:      c.Unmatched,
+	}
+}
+
+func (w *Worker) logSummary(s *Summary, flushErr error) {
+	p := s.Pairing
+	attrs := []any{
+		"packets", s.Packets,
+		"sessions", p.Sessions(),
+		"answered", p.Answered,
+		"unanswered", p.Unanswered,
+		"kod", p.KoD,
+		"other_modes", p.OtherModes,
+		"control_queries", p.Control,
+		"unmatched_responses", p.Unmatched,
+		"duplicate_requests", p.Duplicates,
+		"evicted", p.Evicted,
+		"abandoned_pending", s.Abandon,
+		"decode_errors", s.Decode.Total(),
+		"kernel_drops", s.Capture.Dropped,
+		"interface_drops", s.Capture.InterfaceDropped,
+		"sent", s.Sender.Sent,
+		"acked", s.Sender.Acked,
+		"lost", s.Sender.Lost,
+		"unacked", s.Sender.Seq - min(s.Sender.Acked, s.Sender.Seq),
+		"duration", s.Duration.Round(time.Millisecond).String(),
+	}
+	if flushErr != nil {
+		w.log.Warn("capture stopped; not every session was acknowledged", append(attrs, "error", flushErr)...)
+		return
+	}
+	w.log.Info("capture stopped", attrs...)
+}
