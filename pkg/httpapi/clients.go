@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -42,6 +43,24 @@ func appendPagination(b []byte, p store.Page, total int64) []byte {
 	return append(b, '}')
 }
 
+// writePage answers one page of clients and the total that match.
+func (s *Server) writePage(c *gin.Context, f store.ClientFilter, order store.Sort, p store.Page) {
+	ctx := c.Request.Context()
+	total, err := s.counts.get(ctx, f.Key(), func(ctx context.Context) (int64, error) { return s.cfg.Store.CountClients(ctx, f) })
+	if err != nil {
+		s.internalError(c, "count clients", err)
+		return
+	}
+	rows := []store.Client{}
+	if int64(p.Number-1)*int64(p.Size) < total {
+		if rows, err = s.cfg.Store.ListClients(ctx, f, order, p); err != nil {
+			s.internalError(c, "list clients", err)
+			return
+		}
+	}
+	writeClientList(c, rows, total, p)
+}
+
 // GET /api/ntp/history/clients
 func (s *Server) listClients(c *gin.Context) {
 	p, err := parseListQuery(c)
@@ -49,12 +68,7 @@ func (s *Server) listClients(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
-	rows, total, err := s.cfg.Store.ListClients(c.Request.Context(), p.filter, p.sort, p.page)
-	if err != nil {
-		s.internalError(c, "list clients", err)
-		return
-	}
-	writeClientList(c, rows, total, p.page)
+	s.writePage(c, p.filter, p.sort, p.page)
 }
 
 // GET /api/ntp/history/clients/:client_ip
@@ -144,12 +158,7 @@ func (s *Server) search(c *gin.Context) {
 			page.Size = *pg.PageSize
 		}
 	}
-	rows, total, err := s.cfg.Store.ListClients(c.Request.Context(), f, order, page)
-	if err != nil {
-		s.internalError(c, "search clients", err)
-		return
-	}
-	writeClientList(c, rows, total, page)
+	s.writePage(c, f, order, page)
 }
 
 type cleanupBody struct {
@@ -219,6 +228,7 @@ func (s *Server) cleanup(c *gin.Context) {
 	if !body.DryRun {
 		resp.Deleted = n
 		s.stats.invalidate()
+		s.counts.invalidate()
 		s.log.InfoContext(c.Request.Context(), "cleanup", "deleted", n, "before", resp.Before)
 	}
 	c.JSON(http.StatusOK, resp)

@@ -130,6 +130,7 @@ func newTestServer(t testing.TB, st *store.Store, mod func(*Config)) *testServer
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:         testNow,
 		StatsMaxAge: -1,
+		CountMaxAge: -1,
 	}
 	if mod != nil {
 		mod(&cfg)

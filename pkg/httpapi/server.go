@@ -50,6 +50,8 @@ const (
 	// DefaultStatsMaxAge is how long interface statistics are served from
 	// the last computation before a new one starts.
 	DefaultStatsMaxAge = 15 * time.Second
+	// DefaultCountMaxAge is how long a list total is reused per filter.
+	DefaultCountMaxAge = 5 * time.Second
 )
 
 // Config configures a Server. Store is required; Ingest and Supervisor may
@@ -68,6 +70,9 @@ type Config struct {
 	Metrics *Metrics
 	// StatsMaxAge: see DefaultStatsMaxAge. Negative computes every request.
 	StatsMaxAge time.Duration
+	// CountMaxAge is how long the total of a client list is reused for the
+	// same filter (see DefaultCountMaxAge). Negative counts every request.
+	CountMaxAge time.Duration
 	// ExportLimit: see DefaultExportLimit.
 	ExportLimit int64
 	// Now is the clock; time.Now when nil.
@@ -82,6 +87,7 @@ type Server struct {
 	srv     *http.Server
 	metrics *Metrics
 	stats   *statsCache
+	counts  *countCache
 	now     func() time.Time
 	// tokenSum is the SHA-256 of the token: comparing fixed-size digests in
 	// constant time does not reveal the token's length either.
@@ -105,6 +111,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StatsMaxAge == 0 {
 		cfg.StatsMaxAge = DefaultStatsMaxAge
 	}
+	if cfg.CountMaxAge == 0 {
+		cfg.CountMaxAge = DefaultCountMaxAge
+	}
 	if cfg.ExportLimit <= 0 {
 		cfg.ExportLimit = DefaultExportLimit
 	}
@@ -120,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 		s.metrics = NewMetrics()
 	}
 	s.metrics.attach(cfg.Store, cfg.Ingest)
+	s.counts = newCountCache(s.ctx, cfg.CountMaxAge)
 	s.stats = newStatsCache(s.ctx, cfg.StatsMaxAge, s.computeInterfaceStats, s.log)
 
 	// Release mode: no debug banner or route dump on stderr.

@@ -188,6 +188,13 @@ func prefixRange(p netip.Prefix) (lo, hi []byte) {
 // timeText is t as stored: TimeLayout text compares like the time itself.
 func timeText(t time.Time) string { return t.UTC().Format(wire.TimeLayout) }
 
+// Key identifies the selection: two filters with the same key select the
+// same rows. Callers use it to cache counts.
+func (f *ClientFilter) Key() string {
+	where, args := f.where()
+	return fmt.Sprintf("%s %v", where, args)
+}
+
 // where renders the filter as a WHERE clause (empty when it selects all)
 // with bound arguments only.
 func (f *ClientFilter) where() (string, []any) {
@@ -352,47 +359,40 @@ type Page struct {
 	Size   int
 }
 
-// ListClients returns one page of the clients that match f in order s, and
-// how many match in all. A page past the end is empty, not an error.
-func (s *Store) ListClients(ctx context.Context, f ClientFilter, order Sort, p Page) ([]Client, int64, error) {
+// ListClients returns one page of the clients that match f in order s. A
+// page past the end is empty, not an error. The total is CountClients'
+// business: callers that page through one filter can count once.
+func (s *Store) ListClients(ctx context.Context, f ClientFilter, order Sort, p Page) ([]Client, error) {
 	if p.Number < 1 || p.Size < 1 {
-		return nil, 0, fmt.Errorf("store: invalid page %d of size %d", p.Number, p.Size)
+		return nil, fmt.Errorf("store: invalid page %d of size %d", p.Number, p.Size)
 	}
 	orderBy, err := order.orderBy()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	where, args := f.where()
-	db := s.ReadDB()
-	var total int64
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM ntp_clients"+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count clients: %w", err)
-	}
 	offset := int64(p.Number-1) * int64(p.Size)
-	if offset >= total {
-		return []Client{}, total, nil
-	}
-	// The inner query walks only the index that serves the order (the row
-	// is read for the page alone), which keeps deep pages cheap.
+	// The inner query walks only the index that serves the order and reads
+	// table rows for the page alone, which keeps deep pages cheap.
 	q := "SELECT " + clientColumns + " FROM ntp_clients WHERE id IN (SELECT id FROM ntp_clients" +
 		where + orderBy + " LIMIT ? OFFSET ?)" + orderBy
 	args = append(args, p.Size, offset)
-	rows, err := db.QueryContext(ctx, q, args...)
+	rows, err := s.ReadDB().QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: list clients: %w", err)
+		return nil, fmt.Errorf("store: list clients: %w", err)
 	}
 	defer rows.Close()
 	out := make([]Client, 0, p.Size)
 	for rows.Next() {
 		out = append(out, Client{})
 		if err := rows.Scan(out[len(out)-1].scanArgs()...); err != nil {
-			return nil, 0, fmt.Errorf("store: scan client: %w", err)
+			return nil, fmt.Errorf("store: scan client: %w", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("store: list clients: %w", err)
+		return nil, fmt.Errorf("store: list clients: %w", err)
 	}
-	return out, total, nil
+	return out, nil
 }
 
 // ClientsByIP returns every row of one address, one per interface, ordered by

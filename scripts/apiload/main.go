@@ -1,0 +1,331 @@
+// Command apiload fills an inventory database with synthetic clients and
+// measures the HTTP API against it: latency percentiles and throughput under
+// concurrent clients, and the time of full exports. It is the engine of
+// scripts/bench-api.sh.
+//
+//	apiload fill   --db F --clients N --interfaces K   fill through store.Batch/Commit
+//	apiload serve  --db F --addr A                     serve the API (httpapi.Server) on F
+//	apiload load   --url U --concurrency C --duration D
+//	apiload export --url U --format ndjson|csv
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	_ "net/http/pprof"
+	"net/netip"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: apiload fill|serve|load|export [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "fill":
+		err = fill(os.Args[2:])
+	case "serve":
+		err = serve(os.Args[2:])
+	case "load":
+		err = load(os.Args[2:])
+	case "export":
+		err = export(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "apiload:", err)
+		os.Exit(1)
+	}
+}
+
+// clientAddr is the i-th synthetic client: two in three IPv4 in 10.0.0.0/8,
+// one in three IPv6 in 2001:db8::/32.
+func clientAddr(i int) netip.Addr {
+	if i%3 == 2 {
+		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 12: byte(i >> 24), 13: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)})
+	}
+	return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+}
+
+func fill(args []string) error {
+	fs := flag.NewFlagSet("fill", flag.ExitOnError)
+	dbPath := fs.String("db", "", "database file (created)")
+	clients := fs.Int("clients", 1_000_000, "distinct clients")
+	ifaces := fs.Int("interfaces", 8, "capture interfaces (eth0…)")
+	batchRows := fs.Int("batch", 50_000, "rows per commit")
+	fs.Parse(args)
+	if *dbPath == "" {
+		return errors.New("fill: --db is required")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, *dbPath, store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// The clients' last sessions spread over the 30 days before now, so the
+	// "active in the last hour/day" windows hold a realistic share.
+	now := time.Now().UTC()
+	span := 30 * 24 * time.Hour
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Now()
+	b := store.NewBatch()
+	var seq uint64
+	sessions := 0
+	var s session.Session
+	for i := range *clients {
+		n := 1
+		if i%10 == 0 {
+			n = 2 + rng.IntN(8) // one client in ten is a regular
+		}
+		last := now.Add(-time.Duration(rng.Int64N(int64(span))))
+		for k := range n {
+			s = session.Session{
+				ClientIP: clientAddr(i), ClientPort: uint16(1024 + i%60000),
+				ServerIP: netip.MustParseAddr("192.0.2.1"), ServerPort: 123,
+				Interface: fmt.Sprintf("eth%d", i%*ifaces), Version: 4, Mode: 3, Poll: 6, PacketLength: 48,
+				Timestamp: last.Add(-time.Duration(k) * 64 * time.Second),
+			}
+			switch r := rng.IntN(100); {
+			case r < 8:
+				s.Version = 3
+			case r < 9:
+				s.Version = 2
+			}
+			if rng.IntN(20) != 0 { // 5% unanswered
+				s.Answered, s.Stratum, s.Precision = true, 2, -24
+				s.RootDelay, s.RootDispersion, s.ReferenceID, s.Leap = 0.01, 0.02, "192.0.2.200", session.LeapNoWarning
+				s.Processing = 20e-6 + rng.Float64()*80e-6
+				s.Total = s.Processing + 50e-6 + rng.ExpFloat64()*200e-6
+				if rng.IntN(3) != 0 { // chrony hides its transmit time
+					s.Latency, s.LatencyValid = 0.0002+rng.ExpFloat64()*0.01, true
+				}
+				tx := float64(s.Timestamp.UnixNano()) / 1e9
+				s.OriginateTime, s.ReceiveTime, s.TransmitTime = tx, tx+0.0001, tx+0.0002
+				if rng.IntN(100) == 0 {
+					s.Stratum, s.KoD, s.ReferenceID = 0, "RATE", "RATE"
+				}
+			}
+			seq++
+			b.Add("fill", s.Interface, seq, &s)
+			sessions++
+		}
+		if b.Rows() >= *batchRows {
+			if _, err := st.Commit(ctx, b); err != nil {
+				return err
+			}
+			b.Reset()
+		}
+	}
+	if _, err := st.Commit(ctx, b); err != nil {
+		return err
+	}
+	d := time.Since(start)
+	dbs, err := st.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("fill: %d clients (%d sessions) over %d interfaces in %.1f s (%.0f rows/s), %d rows, %.0f MiB\n",
+		*clients, sessions, *ifaces, d.Seconds(), float64(*clients)/d.Seconds(), dbs.Rows, float64(dbs.SizeBytes())/(1<<20))
+	return nil
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	dbPath := fs.String("db", "", "database file")
+	addr := fs.String("addr", "127.0.0.1:18000", "listen address")
+	maxAge := fs.Duration("stats-max-age", httpapi.DefaultStatsMaxAge, "interface statistics cache age (negative: none)")
+	logFile := fs.String("log", "", "request log file (default: discard)")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the API under load)")
+	fs.Parse(args)
+	if *pprofAddr != "" {
+		go http.ListenAndServe(*pprofAddr, nil)
+	}
+	var w io.Writer = io.Discard
+	if *logFile != "" {
+		f, err := os.Create(*logFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	log := slog.New(slog.NewTextHandler(w, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	st, err := store.Open(ctx, *dbPath, store.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := httpapi.New(httpapi.Config{Addr: *addr, Store: st, Logger: log, StatsMaxAge: *maxAge})
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+type scenario struct {
+	name string
+	path func(rng *rand.Rand) string
+}
+
+func load(args []string) error {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	base := fs.String("url", "http://127.0.0.1:18000", "API base URL")
+	conc := fs.Int("concurrency", 16, "concurrent clients")
+	dur := fs.Duration("duration", 10*time.Second, "duration of each scenario")
+	clients := fs.Int("clients", 1_000_000, "clients in the DB (for the detail scenario)")
+	only := fs.String("only", "", "run only scenarios whose name contains this")
+	fs.Parse(args)
+
+	scenarios := []scenario{
+		{"list first page", func(*rand.Rand) string { return "/api/ntp/history/clients" }},
+		{"list deep page (page 2500 x 20, offset 49,980)", func(*rand.Rand) string { return "/api/ntp/history/clients?page=2500" }},
+		{"list deeper page (page 25000 x 20, offset 499,980)", func(*rand.Rand) string { return "/api/ntp/history/clients?page=25000" }},
+		{"list filtered interface_name=eth3", func(*rand.Rand) string { return "/api/ntp/history/clients?interface_name=eth3" }},
+		{"list filtered cidr=10.1.0.0/16 + eth3", func(*rand.Rand) string {
+			return "/api/ntp/history/clients?cidr=10.1.0.0/16&interface_name=eth3"
+		}},
+		{"list sorted client_ip asc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=client_ip&sort_order=asc" }},
+		{"list sorted session_count desc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=session_count" }},
+		{"list sorted latency desc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=latency" }},
+		{"detail (random client)", func(r *rand.Rand) string {
+			return "/api/ntp/history/clients/" + clientAddr(r.IntN(*clients)).String()
+		}},
+		{"interface statistics", func(*rand.Rand) string { return "/api/ntp/history/interfaces/statistics" }},
+	}
+	tr := &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: tr, Timeout: time.Minute}
+	fmt.Printf("%-52s %9s %9s %9s %9s %8s\n", "scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors")
+	for _, sc := range scenarios {
+		if *only != "" && !strings.Contains(sc.name, *only) {
+			continue
+		}
+		// One request first: warms the connection pool and, for statistics,
+		// the first computation (reported separately).
+		t0 := time.Now()
+		if err := get(hc, *base+sc.path(rand.New(rand.NewPCG(9, 9)))); err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		first := time.Since(t0)
+		var mu sync.Mutex
+		var lat []time.Duration
+		errs := 0
+		deadline := time.Now().Add(*dur)
+		var wg sync.WaitGroup
+		for g := range *conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(g), 7))
+				var mine []time.Duration
+				bad := 0
+				for time.Now().Before(deadline) {
+					t := time.Now()
+					if err := get(hc, *base+sc.path(rng)); err != nil {
+						bad++
+					}
+					mine = append(mine, time.Since(t))
+				}
+				mu.Lock()
+				lat = append(lat, mine...)
+				errs += bad
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		slices.Sort(lat)
+		pct := func(p float64) float64 {
+			if len(lat) == 0 {
+				return 0
+			}
+			return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+		}
+		fmt.Printf("%-52s %9.0f %9.2f %9.2f %9.2f %8d   (first request %.0f ms)\n", sc.name, float64(len(lat))/dur.Seconds(),
+			pct(0.50), pct(0.99), pct(1), errs, float64(first.Microseconds())/1000)
+	}
+	return nil
+}
+
+func get(hc *http.Client, url string) error {
+	resp, err := hc.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+func export(args []string) error {
+	fs := flag.NewFlagSet("export", flag.ExitOnError)
+	base := fs.String("url", "http://127.0.0.1:18000", "API base URL")
+	format := fs.String("format", "ndjson", "json, ndjson or csv")
+	fs.Parse(args)
+	start := time.Now()
+	resp, err := http.Post(*base+"/api/ntp/history/export", "application/json",
+		strings.NewReader(`{"format":"`+*format+`"}`))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("export: %s: %s", resp.Status, b)
+	}
+	var n, lines int64
+	buf := make([]byte, 256<<10)
+	for {
+		k, err := resp.Body.Read(buf)
+		n += int64(k)
+		for _, c := range buf[:k] {
+			if c == '\n' {
+				lines++
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	d := time.Since(start)
+	fmt.Printf("export %-6s %d lines, %.0f MiB in %.2f s (%.0f MiB/s)\n", *format, lines, float64(n)/(1<<20), d.Seconds(), float64(n)/(1<<20)/d.Seconds())
+	return nil
+}
