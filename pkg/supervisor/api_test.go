@@ -82,7 +82,7 @@ func TestHTTPStartStatusStop(t *testing.T) {
 	if code := c.do("POST", base+"/start", `{"port":1123,"timeout":2.5}`, &started); code != http.StatusCreated {
 		t.Fatalf("start: %d", code)
 	}
-	if started.PID == 0 || started.Options.Port != 1123 || !strings.Contains(strings.Join(started.Argv, " "), "--timeout=2.5s") {
+	if started.PID == 0 || started.Options.Port != 1123 || !strings.Contains(strings.Join(started.Argv, " "), "--timeout=2.5") {
 		t.Fatalf("start answered %+v", started)
 	}
 	if code := c.do("POST", base+"/start", "", nil); code != http.StatusConflict {

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -122,10 +123,34 @@ func logPID(t *testing.T, line string) int {
 // SIGTERM it stops the worker gracefully, exits 0 and keeps the desired
 // state for next time.
 func TestCollectorKilledAndRestarted(t *testing.T) {
-	dir := t.TempDir()
+	t.Run("stand-in worker", func(t *testing.T) {
+		dir := t.TempDir()
+		collectorKilledAndRestarted(t, dir, standin(t, dir), "SIGTERM: flushed")
+	})
+	t.Run("real worker", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("the real worker needs root (CAP_NET_RAW) to capture on the test's veth")
+		}
+		dir := t.TempDir()
+		collectorKilledAndRestarted(t, dir, buildRealWorker(t, dir), "capture stopped")
+	})
+}
+
+// buildRealWorker builds cmd/ntp-worker into dir.
+func buildRealWorker(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "ntp-worker")
+	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "../../cmd/ntp-worker")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building ntp-worker: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func collectorKilledAndRestarted(t *testing.T, dir, worker, stoppedLine string) {
 	iface := testInterface(t)
 	collector := buildCollector(t, dir)
-	worker := standin(t, dir)
 	dbPath := filepath.Join(dir, "ntp.db")
 	db := openStore(t, dbPath)
 	if err := db.SetMonitored(context.Background(), iface, `{"port":123}`, true); err != nil {
@@ -163,6 +188,10 @@ func TestCollectorKilledAndRestarted(t *testing.T) {
 		t.Fatalf("adopted a different process: %s", line)
 	}
 	c2.waitLine(t, "ingestion listening")
+	if stoppedLine != "SIGTERM: flushed" {
+		// The real worker reconnects to the new collector on its own.
+		c2.waitLine(t, "worker connected", "interface="+iface)
+	}
 	c2.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-c2.done:
@@ -175,7 +204,7 @@ func TestCollectorKilledAndRestarted(t *testing.T) {
 	if alive(workerPID) {
 		t.Error("worker still running after the collector stopped")
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "log", "ntp_"+iface+".log")); !strings.Contains(string(b), "SIGTERM: flushed") {
+	if b, _ := os.ReadFile(filepath.Join(dir, "log", "ntp_"+iface+".log")); !strings.Contains(string(b), stoppedLine) {
 		t.Errorf("worker not stopped with SIGTERM:\n%s", b)
 	}
 	// Supervisor stopped before ingestion drained.
@@ -188,4 +217,99 @@ func TestCollectorKilledAndRestarted(t *testing.T) {
 	if m, _ := desiredOf(t, db, iface); !m.Enabled {
 		t.Error("desired state lost on SIGTERM")
 	}
+}
+
+// TestRealWorkerInterfaceRemoved: the interface of a running real worker
+// disappears; the worker exits, every restart fails at once, and the
+// supervisor gives up with the worker's own error in the status.
+func TestRealWorkerInterfaceRemoved(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates a veth pair and captures on it")
+	}
+	dir := t.TempDir()
+	iface := testInterface(t)
+	cfg := fastConfig(t, dir, buildRealWorker(t, dir), nil)
+	cfg.IngestionPort = freePort(t) // nothing listens: the worker must not reach another test's collector
+	s := newSupervisor(t, cfg)
+	st, err := s.Start(context.Background(), iface, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, iface, StateRunning)
+	if out, err := exec.Command("ip", "link", "del", iface).CombinedOutput(); err != nil {
+		t.Fatalf("ip link del: %v: %s", err, out)
+	}
+	st = waitState(t, s, iface, StateFailed)
+	tail := strings.Join(st.LastLogLines, "\n")
+	if !strings.Contains(tail, "no such interface") || st.LastExit == nil || st.LastExit.Code == 0 {
+		t.Errorf("failed status does not say why: last exit %+v, log tail:\n%s", st.LastExit, tail)
+	}
+	t.Logf("last log lines:\n%s", tail)
+}
+
+// TestRealWorkerCapabilities runs a supervisor as an unprivileged user, as
+// the systemd unit does. Without capabilities the real worker cannot open
+// the interface, exits at once, and after the capped restarts the status is
+// failed with the worker's permission error among the last log lines. With
+// CAP_NET_RAW and CAP_NET_ADMIN as ambient capabilities (the unit's
+// AmbientCapabilities=) the spawned worker inherits them and runs.
+func TestRealWorkerCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: creates a veth pair and switches to an unprivileged user")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv not installed")
+	}
+	// Everything the unprivileged process touches lives in a world-
+	// accessible directory of the test's own.
+	dir, err := os.MkdirTemp("", "supervisor-caps-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o777)
+	worker := buildRealWorker(t, dir)
+	self, _ := os.ReadFile(os.Args[0])
+	helper := filepath.Join(dir, "collector-helper")
+	if err := os.WriteFile(helper, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, caps ...string) Status {
+		iface := testInterface(t)
+		sub := filepath.Join(dir, iface)
+		os.Mkdir(sub, 0o777)
+		os.Chmod(sub, 0o777) // past the umask
+		b, _ := json.Marshal(helperConfig{Dir: sub, Bin: worker, DB: filepath.Join(sub, "ntp.db"), Iface: iface, UntilSettled: true})
+		args := append([]string{"--reuid=65534", "--regid=65534", "--clear-groups"}, caps...)
+		cmd := exec.Command(setpriv, append(args, helper, "-test.run=^$")...)
+		cmd.Env = append(os.Environ(), helperEnv+"="+string(b))
+		cmd.Stderr = tWriter{t}
+		cmd.Dir = sub
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("unprivileged supervisor: %v", err)
+		}
+		var st Status
+		if err := json.Unmarshal(out, &st); err != nil {
+			t.Fatalf("status %q: %v", out, err)
+		}
+		t.Logf("status %s; last log lines:\n%s", st.State, strings.Join(st.LastLogLines, "\n"))
+		return st
+	}
+	t.Run("none", func(t *testing.T) {
+		st := run(t, "--inh-caps=-all", "--bounding-set=-all")
+		if st.State != StateFailed || st.Restarts != 3 {
+			t.Fatalf("state %s after %d restarts, want failed after 3", st.State, st.Restarts)
+		}
+		if !strings.Contains(strings.ToLower(strings.Join(st.LastLogLines, "\n")), "permission") {
+			t.Error("the worker's permission error is not among the last log lines")
+		}
+	})
+	t.Run("ambient", func(t *testing.T) {
+		st := run(t, "--inh-caps=+net_raw,+net_admin", "--ambient-caps=+net_raw,+net_admin", "--bounding-set=-all,+net_raw,+net_admin")
+		if st.State != StateRunning || st.Restarts != 0 {
+			t.Fatalf("state %s after %d restarts, want running", st.State, st.Restarts)
+		}
+	})
 }

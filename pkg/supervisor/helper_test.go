@@ -24,6 +24,9 @@ const helperEnv = "SUPERVISOR_TEST_COLLECTOR"
 
 type helperConfig struct {
 	Dir, Bin, DB, Iface string
+	// UntilSettled makes the helper use short restart timings, wait until
+	// the worker is running or failed, print its status as JSON and exit.
+	UntilSettled bool
 }
 
 // collectorHelper starts one worker through a supervisor backed by a real
@@ -41,10 +44,14 @@ func collectorHelper() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	s, err := New(Config{
+	cfg := Config{
 		WorkerBin: hc.Bin, PIDDir: filepath.Join(hc.Dir, "run"), LogDir: filepath.Join(hc.Dir, "log"),
 		IngestionHost: "127.0.0.1", IngestionPort: 10000, Token: "s3cret-token", Desired: db, Logger: log,
-	})
+	}
+	if hc.UntilSettled {
+		cfg.BackoffMin, cfg.BackoffMax, cfg.MaxRestarts, cfg.RunningAfter = 20*time.Millisecond, 100*time.Millisecond, 3, 3*time.Second
+	}
+	s, err := New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -53,6 +60,16 @@ func collectorHelper() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	if hc.UntilSettled {
+		for st.State == StateStarting || st.State == StateBackingOff {
+			time.Sleep(20 * time.Millisecond)
+			st, _ = s.Status(hc.Iface)
+		}
+		b, _ := json.Marshal(st)
+		fmt.Printf("%s\n", b)
+		s.Shutdown(ctx)
+		return 0
 	}
 	fmt.Printf("PID %d\n", st.PID)
 	select {}

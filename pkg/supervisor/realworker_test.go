@@ -141,6 +141,16 @@ func TestRealWorkerThroughHTTP(t *testing.T) {
 	}
 	after := query(committed)
 	t.Logf("sessions committed: %d before SIGKILL, %d after", committed, after)
+	// The sessions are the client's, seen on the supervised interface.
+	var answered int64
+	if err := st.ReadDB().QueryRowContext(ctx,
+		"SELECT answered_count FROM ntp_clients WHERE client_ip = ? AND interface_name = ?",
+		cli.V4.String(), srvHost.Peer).Scan(&answered); err != nil {
+		t.Fatalf("the client's row: %v", err)
+	}
+	if uint64(answered) != after {
+		t.Errorf("client row has %d answered sessions, %d committed in all", answered, after)
+	}
 
 	var stopped supervisor.Status
 	if code := c.do("POST", base+"/stop", "", &stopped); code != http.StatusOK {

@@ -265,7 +265,7 @@ func (s *Supervisor) argv(iface string, o Options) []string {
 		a = append(a, "--port="+strconv.Itoa(o.Port))
 	}
 	if o.Timeout != 0 {
-		a = append(a, "--timeout="+strconv.FormatFloat(o.Timeout, 'f', -1, 64)+"s")
+		a = append(a, "--timeout="+strconv.FormatFloat(o.Timeout, 'f', -1, 64))
 	}
 	if o.Snaplen != 0 {
 		a = append(a, "--snaplen="+strconv.Itoa(o.Snaplen))

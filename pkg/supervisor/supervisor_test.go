@@ -69,6 +69,8 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{Port: 65536}, false},
 		{Options{Timeout: -0.5}, false},
 		{Options{Timeout: 3601}, false},
+		{Options{Timeout: 0.0001}, false},
+		{Options{Timeout: 0.001}, true},
 		{Options{Snaplen: 10}, false},
 		{Options{Snaplen: 70000}, false},
 		{Options{BufferSize: 1024}, false},
@@ -101,7 +103,7 @@ func TestStartStatusStop(t *testing.T) {
 	if st.PID == 0 || st.State != StateStarting {
 		t.Fatalf("after Start: %+v", st)
 	}
-	wantArgv := []string{s.cfg.WorkerBin, "--interface=" + iface, "--ingestion-host=127.0.0.1", "--ingestion-port=10000", "--port=1123", "--timeout=1.5s"}
+	wantArgv := []string{s.cfg.WorkerBin, "--interface=" + iface, "--ingestion-host=127.0.0.1", "--ingestion-port=10000", "--port=1123", "--timeout=1.5"}
 	if strings.Join(st.Argv, " ") != strings.Join(wantArgv, " ") {
 		t.Errorf("argv %q, want %q", st.Argv, wantArgv)
 	}

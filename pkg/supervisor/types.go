@@ -63,7 +63,7 @@ func (s State) Active() bool {
 // default and is not passed on its command line.
 type Options struct {
 	Port       int     `json:"port,omitempty"`        // NTP server port to watch, 1–65535 (worker default 123)
-	Timeout    float64 `json:"timeout,omitempty"`     // seconds before a request counts as unanswered, (0, 3600]
+	Timeout    float64 `json:"timeout,omitempty"`     // seconds before a request counts as unanswered, 0.001–3600
 	Snaplen    int     `json:"snaplen,omitempty"`     // bytes captured per packet, 64–65535
 	BufferSize int     `json:"buffer_size,omitempty"` // kernel capture buffer in bytes, 64 KiB – 1 GiB
 }

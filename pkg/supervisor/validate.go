@@ -40,6 +40,7 @@ func ValidateName(name string) error {
 // Limits on Options, wider than any sensible setting but narrow enough to
 // catch a unit mistake (milliseconds for seconds, KiB for bytes).
 const (
+	minTimeout    = 0.001
 	maxTimeout    = 3600.0
 	minSnaplen    = 64
 	maxSnaplen    = 65535
@@ -53,8 +54,8 @@ func (o Options) Validate() error {
 	if o.Port != 0 && (o.Port < 1 || o.Port > 65535) {
 		return fmt.Errorf("%w: port %d out of range 1–65535", ErrInvalid, o.Port)
 	}
-	if math.IsNaN(o.Timeout) || math.IsInf(o.Timeout, 0) || o.Timeout < 0 || o.Timeout > maxTimeout {
-		return fmt.Errorf("%w: timeout %v s out of range (0, %v]", ErrInvalid, o.Timeout, maxTimeout)
+	if math.IsNaN(o.Timeout) || math.IsInf(o.Timeout, 0) || o.Timeout < 0 || (o.Timeout != 0 && o.Timeout < minTimeout) || o.Timeout > maxTimeout {
+		return fmt.Errorf("%w: timeout %v s out of range %v–%v", ErrInvalid, o.Timeout, minTimeout, maxTimeout)
 	}
 	if o.Snaplen != 0 && (o.Snaplen < minSnaplen || o.Snaplen > maxSnaplen) {
 		return fmt.Errorf("%w: snaplen %d out of range %d–%d", ErrInvalid, o.Snaplen, minSnaplen, maxSnaplen)
