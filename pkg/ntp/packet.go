@@ -92,9 +92,10 @@ const (
 // Packet is one decoded NTP packet.
 //
 // For modes 0–5 every header field is filled. Mode 6 and 7 control packets
-// have a different layout: Decode fills Version, Mode, Length and Control and
-// leaves the header fields zero. (A mode 7 packet has no leap field — its top
-// two bits are the response and more flags — so Leap is zero for it too.)
+// have a different layout: Decode fills Leap, Version, Mode, Length and
+// Control and leaves the other header fields zero. (A mode 7 packet has no
+// leap field — its top two bits are the response and more flags — so Leap is
+// zero for it.)
 type Packet struct {
 	Leap           uint8 // 2 bits, LeapNoWarning … LeapUnsynchronized
 	Version        uint8 // 3 bits, 1–4
