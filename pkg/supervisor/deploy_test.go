@@ -206,3 +206,33 @@ func TestInstallScriptStaged(t *testing.T) {
 		t.Error("--purge without --uninstall accepted")
 	}
 }
+
+// TestInstallScriptLive runs install.sh into / as root — user creation,
+// ownership, the collector started as the service user — inside a private
+// mount namespace whose /etc, /usr/local, /var/lib, /var/log and /run are
+// throwaway overlays (testdata/live-install.sh), so the host is not touched.
+func TestInstallScriptLive(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a mount namespace with overlays")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare not installed")
+	}
+	dir := t.TempDir()
+	bins := filepath.Join(dir, "bin")
+	os.MkdirAll(bins, 0o755)
+	buildCollector(t, bins)
+	buildRealWorker(t, bins)
+	repo, _ := filepath.Abs("../..")
+	_, hadUser := exec.Command("getent", "passwd", "ntp-monitor").Output()
+	out, err := exec.Command("unshare", "-m", "bash", "testdata/live-install.sh", repo, bins).CombinedOutput()
+	if strings.Contains(string(out), "overlay") && strings.Contains(string(out), "mount") && err != nil {
+		t.Skipf("overlay mounts unavailable here: %s", out)
+	}
+	if err != nil || !strings.Contains(string(out), "live install OK") {
+		t.Fatalf("live install: %v\n%s", err, out)
+	}
+	if _, err := exec.Command("getent", "passwd", "ntp-monitor").Output(); err == nil && hadUser != nil {
+		t.Error("the ntp-monitor user leaked onto the host")
+	}
+}
