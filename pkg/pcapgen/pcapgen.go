@@ -60,6 +60,7 @@ type Config struct {
 
 // Summary is what Write wrote.
 type Summary struct {
+	Config     Config // the configuration with its defaults filled in
 	Packets    int
 	Requests   int
 	Answered   int // responses written, KoDs included
@@ -143,6 +144,7 @@ func Write(w io.Writer, cfg Config) (Summary, error) {
 		return Summary{}, err
 	}
 	g := &gen{cfg: cfg, pw: pw, rng: rand.New(rand.NewPCG(cfg.Seed, 0x6e7470))}
+	g.sum.Config = cfg
 	var queue []pendingResponse // FIFO: a fixed delay keeps responses in order
 	flushUntil := func(t time.Time) error {
 		for len(queue) > 0 && !queue[0].at.After(t) {

@@ -231,11 +231,11 @@ func (w *Worker) Run(ctx context.Context) (Summary, error) {
 
 	var sum Summary
 	live := w.cfg.PcapFile == ""
-	switch {
-	case capErr == nil && !live:
-		// The capture file is over: nothing pending can be answered now.
+	if !live && !errors.Is(capErr, context.Canceled) {
+		// The capture file is over (or unreadable from here on): no
+		// pending request can be answered any more.
 		w.table.ExpireAll()
-	default:
+	} else {
 		// Pending requests younger than the timeout may still have been
 		// answered after we stopped looking. Calling them unanswered would
 		// be false; they never became sessions, so dropping them loses
@@ -245,18 +245,18 @@ func (w *Worker) Run(ctx context.Context) (Summary, error) {
 	st := w.stats()
 	w.snd.SendStats(&st)
 
-	var flushErr error
-	if capErr == nil || errors.Is(capErr, context.Canceled) {
-		fctx := ctx
-		var cancel context.CancelFunc
-		if live || ctx.Err() != nil {
-			fctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownFlush)
-		} else {
-			fctx, cancel = context.WithCancel(ctx)
-		}
-		flushErr = w.snd.Flush(fctx)
-		cancel()
+	// Whatever ended the capture, what it produced is delivered: a file
+	// read to its end waits as long as ctx allows, anything else at most
+	// ShutdownFlush.
+	var fctx context.Context
+	var cancel context.CancelFunc
+	if !live && capErr == nil {
+		fctx, cancel = context.WithCancel(ctx)
+	} else {
+		fctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownFlush)
 	}
+	flushErr := w.snd.Flush(fctx)
+	cancel()
 	stopSender()
 	<-senderDone
 
