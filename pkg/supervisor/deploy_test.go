@@ -236,3 +236,39 @@ func TestInstallScriptLive(t *testing.T) {
 		t.Error("the ntp-monitor user leaked onto the host")
 	}
 }
+
+// TestDeploymentMatchesCollectorFlags checks the unit's ExecStart flags and
+// every NTP_ variable in the example settings file against the flags the
+// collector really has (its serve --help).
+func TestDeploymentMatchesCollectorFlags(t *testing.T) {
+	dir := t.TempDir()
+	help, err := exec.Command(buildCollector(t, dir), "serve", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ntp-collector serve --help: %v\n%s", err, help)
+	}
+	d := unitDirectives(t, filepath.Join(scriptsDir, "ntp-collector.service"))
+	for _, f := range strings.Fields(d["ExecStart"]) {
+		if strings.HasPrefix(f, "--") && !strings.Contains(string(help), f+" ") {
+			t.Errorf("unit ExecStart uses %s, which ntp-collector serve does not have", f)
+		}
+	}
+	env, err := os.ReadFile(filepath.Join(scriptsDir, "ntp-collector.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(env), "\n") {
+		line = strings.TrimPrefix(line, "#")
+		name, _, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(name, "NTP_") || strings.ContainsAny(name, " \t") {
+			continue
+		}
+		n++
+		if !strings.Contains(string(help), "$"+name+"]") {
+			t.Errorf("settings file names %s, which ntp-collector serve does not read", name)
+		}
+	}
+	if n == 0 {
+		t.Error("no NTP_ variables found in the settings file")
+	}
+}
