@@ -145,6 +145,7 @@ type Server struct {
 	errs                     [numKinds]atomic.Uint64
 	listenerUp, writerAlive  atomic.Bool
 	commitSince, failedSince atomic.Int64 // unix nanoseconds, 0 when not
+	drainBy                  atomic.Int64 // shutdown deadline for commits, unix nanoseconds
 	nconns                   atomic.Int64
 
 	statMu        sync.Mutex // guards the fields below

@@ -8,73 +8,95 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
-// batchWriter is the single goroutine that owns the store's write side: it
-// takes sessions off the queue, drops duplicates, folds the rest into one
-// store.Batch, commits it, and acknowledges.
-type batchWriter struct {
-	s     *Server
+// The writer is two goroutines in a pipeline: the folder takes sessions off
+// the queue, drops duplicates and folds the rest into a store.Batch; the
+// committer commits full batches, in order, and acknowledges them. While one
+// batch commits the next one fills, so decoding and folding overlap with the
+// disk. At most one batch commits and one fills: when both are full the
+// folder stops taking from the queue, the queue fills, and the readers push
+// back on the workers.
+
+// pending is a batch and the highest seq it holds per worker.
+type pending struct {
 	b     *store.Batch
-	marks map[*worker]uint64 // highest seq per worker in b
-	// drainBy is the time after which a failing final commit is abandoned;
-	// zero until shutdown.
-	drainBy time.Time
+	marks map[*worker]uint64
 }
 
-// runWriter runs until the queue is closed and drained. drainBy delivers the
-// shutdown deadline just before the queue is closed.
+func newPending() *pending {
+	return &pending{b: store.NewBatch(), marks: make(map[*worker]uint64)}
+}
+
+// runWriter runs until the queue is closed, drained and committed. drainBy
+// delivers the shutdown deadline just before the queue is closed.
 func (s *Server) runWriter(drainBy <-chan time.Time) error {
-	bw := &batchWriter{s: s, b: store.NewBatch(), marks: make(map[*worker]uint64)}
+	commitQ := make(chan *pending)
+	spare := make(chan *pending, 2) // room for both at the end
+	spare <- newPending()
+	committed := make(chan error, 1)
+	go func() { committed <- s.runCommitter(commitQ, spare) }()
+
+	cur := newPending()
+	size := s.cfg.BatchSize
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var timerC <-chan time.Time
-	size := s.cfg.BatchSize
-	for {
+	due := false // the batch interval has passed for cur
+	queue := s.queue
+	for queue != nil {
+		full := cur.b.Len() >= size
+		var sendC chan<- *pending
+		if full || (due && cur.b.Len() > 0) {
+			sendC = commitQ
+		}
+		recvC := queue
+		if full {
+			recvC = nil
+		}
 		select {
-		case d := <-drainBy:
-			bw.drainBy = d
-			drainBy = nil
-			continue
-		case it, ok := <-s.queue:
+		case sendC <- cur:
+			cur = <-spare
+			timer.Stop()
+			timerC, due = nil, false
+		case it, ok := <-recvC:
 			if !ok {
-				timer.Stop()
-				return bw.commit()
+				queue = nil
+				break
 			}
-			if bw.b.Len() == 0 {
+			if cur.b.Len() == 0 && !due {
 				timer.Reset(s.cfg.BatchInterval)
 				timerC = timer.C
 			}
-			bw.add(&it)
-			// Take whatever else is already queued without going back
-			// through select for each session.
+			s.fold(cur, &it)
+			// Take whatever else is queued without a select per session.
 		more:
-			for bw.b.Len() < size {
+			for cur.b.Len() < size {
 				select {
-				case it, ok := <-s.queue:
+				case it, ok := <-queue:
 					if !ok {
-						timer.Stop()
-						return bw.commit()
+						queue = nil
+						break more
 					}
-					bw.add(&it)
+					s.fold(cur, &it)
 				default:
 					break more
 				}
 			}
-			if bw.b.Len() < size {
-				continue
-			}
 		case <-timerC:
-		}
-		timer.Stop()
-		timerC = nil
-		if err := bw.commit(); err != nil {
-			// Only a shutdown gives up on a batch.
-			return err
+			timerC, due = nil, true
+		case d := <-drainBy:
+			s.drainBy.Store(d.UnixNano())
+			drainBy = nil
 		}
 	}
+	timer.Stop()
+	if cur.b.Len() > 0 {
+		commitQ <- cur
+	}
+	close(commitQ)
+	return <-committed
 }
 
-func (bw *batchWriter) add(it *item) {
-	s := bw.s
+func (s *Server) fold(p *pending, it *item) {
 	s.processed.Add(1)
 	w := it.w
 	if it.seq <= w.accepted.Load() {
@@ -82,8 +104,25 @@ func (bw *batchWriter) add(it *item) {
 		return
 	}
 	w.accepted.Store(it.seq)
-	bw.marks[w] = it.seq
-	bw.b.Add(w.id, w.iface, it.seq, &it.s)
+	p.marks[w] = it.seq
+	p.b.Add(w.id, w.iface, it.seq, &it.s)
+}
+
+// runCommitter commits batches in the order they come. After a batch is
+// abandoned (only at shutdown) it commits nothing more: a later batch would
+// raise the high-water seqs past the sessions that were lost, and the workers
+// would never resend them.
+func (s *Server) runCommitter(commitQ <-chan *pending, spare chan<- *pending) error {
+	var failed error
+	for p := range commitQ {
+		if failed == nil {
+			failed = s.commit(p)
+		}
+		clear(p.marks)
+		p.b.Reset()
+		spare <- p
+	}
+	return failed
 }
 
 // commit writes the batch, retrying with backoff for as long as it fails:
@@ -91,22 +130,22 @@ func (bw *batchWriter) add(it *item) {
 // fix, and meanwhile the queue fills and the readers push back on the
 // workers. Nothing is acknowledged until the commit succeeds. Only after
 // shutdown has begun and its deadline has passed does it give up.
-func (bw *batchWriter) commit() error {
-	s := bw.s
-	if bw.b.Len() == 0 {
+func (s *Server) commit(p *pending) error {
+	if p.b.Len() == 0 {
 		return nil
 	}
 	backoff := 100 * time.Millisecond
 	var res store.CommitResult
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.Background(), context.CancelFunc(func() {})
-		if !bw.drainBy.IsZero() {
-			ctx, cancel = context.WithDeadline(ctx, bw.drainBy)
+		drainBy := s.drainBy.Load()
+		if drainBy != 0 {
+			ctx, cancel = context.WithDeadline(ctx, time.Unix(0, drainBy))
 		}
 		start := time.Now()
 		s.commitSince.Store(start.UnixNano())
 		var err error
-		res, err = s.st.Commit(ctx, bw.b)
+		res, err = s.st.Commit(ctx, p.b)
 		s.commitSince.Store(0)
 		cancel()
 		if err == nil {
@@ -118,20 +157,20 @@ func (bw *batchWriter) commit() error {
 		s.statMu.Lock()
 		s.lastCommitErr = err.Error()
 		s.statMu.Unlock()
-		if !bw.drainBy.IsZero() && time.Now().Add(backoff).After(bw.drainBy) {
+		if drainBy = s.drainBy.Load(); drainBy != 0 && time.Now().Add(backoff).After(time.Unix(0, drainBy)) {
 			s.log.Error("batch commit failed at shutdown; giving up, the workers will resend it",
-				"sessions", bw.b.Len(), "rows", bw.b.Rows(), "attempts", attempt, "err", err)
-			return fmt.Errorf("ingest: %d sessions left uncommitted at shutdown: %w", bw.b.Len(), err)
+				"sessions", p.b.Len(), "rows", p.b.Rows(), "attempts", attempt, "err", err)
+			return fmt.Errorf("ingest: %d sessions left uncommitted at shutdown: %w", p.b.Len(), err)
 		}
 		s.log.Error("batch commit failed; batch kept, not acknowledged, retrying",
-			"sessions", bw.b.Len(), "rows", bw.b.Rows(), "attempt", attempt, "retry_in", backoff, "err", err)
+			"sessions", p.b.Len(), "rows", p.b.Rows(), "attempt", attempt, "retry_in", backoff, "err", err)
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 5*time.Second)
 	}
 	if s.failedSince.Swap(0) != 0 {
-		s.log.Info("batch commit succeeded again", "sessions", bw.b.Len())
+		s.log.Info("batch commit succeeded again", "sessions", p.b.Len())
 	}
-	n, rows := bw.b.Len(), bw.b.Rows()
+	n, rows := p.b.Len(), p.b.Rows()
 	s.inserted.Add(uint64(res.Inserted))
 	s.updated.Add(uint64(res.Updated))
 	s.committedSessions.Add(uint64(n))
@@ -141,16 +180,16 @@ func (bw *batchWriter) commit() error {
 	s.lastCommitAt = time.Now()
 	s.lastCommitErr = ""
 	s.statMu.Unlock()
+	s.log.Debug("batch committed", "sessions", n, "rows", rows, "inserted", res.Inserted,
+		"duration_us", res.Duration.Microseconds(), "workers", len(p.marks))
 	if s.cfg.OnBatch != nil {
 		s.cfg.OnBatch(n, rows, res.Duration)
 	}
-	for w, seq := range bw.marks {
+	for w, seq := range p.marks {
 		w.committed.Store(seq)
 		if c := w.current(); c != nil {
 			c.ack(seq)
 		}
 	}
-	clear(bw.marks)
-	bw.b.Reset()
 	return nil
 }
