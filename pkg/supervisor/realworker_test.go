@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,5 +162,21 @@ func TestRealWorkerThroughHTTP(t *testing.T) {
 	}
 	if supervisor.ForTestAlive(status.PID) {
 		t.Error("worker alive after stop")
+	}
+	// Stopped with SIGTERM while ingestion still ran, the worker had every
+	// session acknowledged before it exited.
+	logb, err := os.ReadFile(stopped.LogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(logb)), "\n")
+	last := ""
+	for _, l := range lines {
+		if strings.Contains(l, "capture stopped") {
+			last = l
+		}
+	}
+	if !strings.Contains(last, " unacked=0") || !strings.Contains(last, " lost=0") || strings.Contains(last, " sent=0 ") {
+		t.Errorf("worker's summary does not show its sessions sent and all acknowledged: %q", last)
 	}
 }
