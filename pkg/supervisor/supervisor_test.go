@@ -679,3 +679,18 @@ func TestRestoreWithChangedDesiredState(t *testing.T) {
 		})
 	}
 }
+
+func TestBackoff(t *testing.T) {
+	s := &Supervisor{cfg: Config{BackoffMin: time.Second, BackoffMax: time.Minute}.withDefaults()}
+	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60}
+	for n, w := range want {
+		if got := s.backoff(n); got != w*time.Second {
+			t.Errorf("backoff after %d restarts: %v, want %v", n, got, w*time.Second)
+		}
+	}
+	// The defaults: five restarts in five minutes, 15 s for a worker's flush.
+	d := Config{}.withDefaults()
+	if d.MaxRestarts != 5 || d.RestartWindow != 5*time.Minute || d.StopTimeout != 15*time.Second || d.LogMaxBytes != 10<<20 || d.LogBackups != 3 {
+		t.Errorf("defaults %+v", d)
+	}
+}
