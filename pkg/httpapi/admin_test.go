@@ -286,3 +286,33 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestListTotalReuse(t *testing.T) {
+	st := openStore(t)
+	fixture(t, st)
+	ts := newTestServer(t, st, func(c *Config) { c.CountMaxAge = time.Hour })
+	total := func(q string) int64 {
+		r := ts.do("GET", "/api/ntp/history/clients?"+q, nil)
+		wantStatus(t, r, http.StatusOK)
+		return decode[listBody](t, r).Pagination.Total
+	}
+	if n := total("interface_name=eth0"); n != 3 {
+		t.Fatalf("total %d", n)
+	}
+	commit(t, st, sess("203.0.113.9"))
+	// Same filter within the max age: the total is reused, the rows are fresh.
+	r := ts.do("GET", "/api/ntp/history/clients?interface_name=eth0&page_size=10", nil)
+	b := decode[listBody](t, r)
+	if b.Pagination.Total != 3 || len(b.Data) != 4 {
+		t.Errorf("reused total %d with %d fresh rows", b.Pagination.Total, len(b.Data))
+	}
+	// Another filter counts afresh.
+	if n := total("interface_name=eth0&ntp_version=4"); n != 3 {
+		t.Errorf("new filter total %d, want 3", n)
+	}
+	// A cleanup forgets every total.
+	ts.do("POST", "/api/ntp/history/cleanup", map[string]any{"before": base.Format(time.RFC3339)})
+	if n := total("interface_name=eth0"); n != 4 {
+		t.Errorf("after cleanup: total %d, want 4", n)
+	}
+}

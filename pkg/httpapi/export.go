@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"net/http"
 	"time"
 
@@ -28,8 +27,9 @@ const exportStall = 30 * time.Second
 
 // POST /api/ntp/history/export
 //
-// Rows stream from SQLite through a 64 KiB buffer to the client: memory does
-// not depend on the size of the export. Once the first byte is out the
+// Rows stream from SQLite to the client in chunks of a few thousand, read
+// and rendered by parallel readers and written in id order: memory does not
+// depend on the size of the export. Once the first byte is out the
 // status is 200; an error later aborts the connection, so the client sees a
 // truncated transfer rather than a file that looks complete.
 func (s *Server) export(c *gin.Context) {
@@ -69,51 +69,45 @@ func (s *Server) export(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
 
-	w := bufio.NewWriterSize(c.Writer, 64<<10)
-	buf := make([]byte, 0, 4096)
-	// Give each flush its own deadline instead of one for the whole export.
-	flush := func() error {
+	// Each write gets its own deadline instead of one for the whole export:
+	// a slow reader is fine, a stalled one is dropped.
+	write := func(b []byte) error {
 		_ = rc.SetWriteDeadline(time.Now().Add(exportStall))
-		return w.Flush()
+		_, err := c.Writer.Write(b)
+		return err
 	}
+	var render func(b []byte, cl *store.Client) []byte
+	var head, tail []byte
 	switch body.Format {
 	case "json":
-		buf = append(buf, '[')
+		// Every row is rendered with a leading separator; the first one
+		// written drops it.
+		render = func(b []byte, cl *store.Client) []byte { return appendClientJSON(append(b, ",\n"...), cl) }
+		head, tail = []byte("["), []byte("\n]\n")
+	case "ndjson":
+		render = func(b []byte, cl *store.Client) []byte { return append(appendClientJSON(b, cl), '\n') }
 	case "csv":
-		buf = appendCSVHeader(buf)
+		render = appendClientCSV
+		head = appendCSVHeader(nil)
 	}
-	_, _ = w.Write(buf) // into the buffer: cannot fail before the first flush
-	buf = buf[:0]
+	err = write(head)
 	first := true
-	n, err := s.cfg.Store.ExportClients(c.Request.Context(), f, limit, func(cl *store.Client) error {
-		switch body.Format {
-		case "json":
-			if !first {
-				buf = append(buf, ',')
+	var n int64
+	if err == nil {
+		n, err = s.cfg.Store.ExportRendered(c.Request.Context(), f, limit, s.exportWorkers, render, func(ch store.ExportChunk) error {
+			b := ch.Buf
+			if first && body.Format == "json" {
+				b = b[1:]
 			}
-			buf = append(buf, '\n')
-			buf = appendClientJSON(buf, cl)
-		case "ndjson":
-			buf = appendClientJSON(buf, cl)
-			buf = append(buf, '\n')
-		case "csv":
-			buf = appendClientCSV(buf, cl)
-		}
-		first = false
-		if w.Available() < len(buf) {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		_, err := w.Write(buf)
-		buf = buf[:0]
-		return err
-	})
-	if err == nil && body.Format == "json" {
-		_, err = w.Write([]byte("\n]\n"))
+			first = false
+			return write(b)
+		})
 	}
 	if err == nil {
-		err = flush()
+		err = write(tail)
+	}
+	if err == nil {
+		err = rc.Flush()
 	}
 	if err != nil {
 		s.log.WarnContext(c.Request.Context(), "export aborted", "format", body.Format, "rows", n, "err", err)

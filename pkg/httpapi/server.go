@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -75,6 +76,9 @@ type Config struct {
 	CountMaxAge time.Duration
 	// ExportLimit: see DefaultExportLimit.
 	ExportLimit int64
+	// ExportWorkers is how many read connections one export uses in
+	// parallel; default min(GOMAXPROCS, 2).
+	ExportWorkers int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -88,7 +92,9 @@ type Server struct {
 	metrics *Metrics
 	stats   *statsCache
 	counts  *countCache
-	now     func() time.Time
+	// exportWorkers: see Config.ExportWorkers.
+	exportWorkers int
+	now           func() time.Time
 	// tokenSum is the SHA-256 of the token: comparing fixed-size digests in
 	// constant time does not reveal the token's length either.
 	tokenSum [sha256.Size]byte
@@ -120,7 +126,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics}
+	if cfg.ExportWorkers <= 0 {
+		cfg.ExportWorkers = min(runtime.GOMAXPROCS(0), 2)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics, exportWorkers: cfg.ExportWorkers}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Token != "" {
 		s.tokenSum = sha256.Sum256([]byte(cfg.Token))
@@ -218,6 +227,39 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	return nil
 }
+
+// Listen binds addr for Run; binding before slow start-up work reports a
+// port in use at once.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http listener on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// Run serves on ln until ctx ends, then shuts down gracefully: requests in
+// flight get shutdownGrace to finish (an export in progress is cut after
+// that).
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	err := s.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.srv.Close()
+	}
+	return errors.Join(err, <-errc)
+}
+
+// shutdownGrace bounds the wait for requests in flight at shutdown.
+const shutdownGrace = 10 * time.Second
 
 // Shutdown stops accepting connections and waits, until ctx ends, for the
 // requests in flight (an export included) to finish.
