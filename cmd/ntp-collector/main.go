@@ -18,6 +18,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/collector"
+	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
@@ -52,7 +53,7 @@ func serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "batch-interval", Value: ingestDefaults.BatchInterval, EnvVars: []string{"NTP_BATCH_INTERVAL"},
 				Usage: "commit a batch this long after its first session at the latest"},
 			&cli.IntFlag{Name: "queue-size", EnvVars: []string{"NTP_QUEUE_SIZE"},
-				Usage:  "sessions queued between the readers and the writer before workers are pushed back (0: max(10000, 4×batch-size))",
+				Usage:  "sessions queued between the readers and the writer before workers are pushed back (0: max(10000, batch-size))",
 				Action: between("queue-size", 0, 100_000_000)},
 			&cli.StringFlag{Name: "token", EnvVars: []string{"NTP_TOKEN"},
 				Usage: "shared secret workers must present in their hello (empty: none)"},
@@ -68,6 +69,10 @@ func serveCommand() *cli.Command {
 				Usage: "directory for the workers' PID files"},
 			&cli.StringFlag{Name: "log-dir", Value: supervisor.DefaultLogDir(), EnvVars: []string{"NTP_LOG_DIR"},
 				Usage: "directory for the workers' logs (ntp_<iface>.log, rotated)"},
+			&cli.StringFlag{Name: "http-listen", Value: httpapi.DefaultAddr, EnvVars: []string{"NTP_HTTP_LISTEN"},
+				Usage: "host:port of the HTTP API"},
+			&cli.StringFlag{Name: "api-token", EnvVars: []string{"NTP_API_TOKEN"},
+				Usage: "bearer token required by cleanup, export and worker start/stop (empty: none)"},
 		},
 		Action: serve,
 	}
@@ -96,6 +101,11 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer ingLn.Close()
+	httpLn, err := httpapi.Listen(c.String("http-listen"))
+	if err != nil {
+		return err
+	}
+	defer httpLn.Close()
 
 	// A signal during the migrations does not interrupt them: the process
 	// stops right after, cleanly.
@@ -105,6 +115,7 @@ func serve(c *cli.Context) error {
 	}
 	defer st.Close()
 
+	metrics := httpapi.NewMetrics()
 	ing := ingest.New(ingest.Config{
 		Listener:       ingLn,
 		Token:          c.String("token"),
@@ -113,6 +124,7 @@ func serve(c *cli.Context) error {
 		BatchInterval:  c.Duration("batch-interval"),
 		QueueSize:      c.Int("queue-size"),
 		Logger:         log,
+		OnBatch:        metrics.ObserveBatch,
 	}, st)
 
 	sup, err := supervisor.New(supervisor.Config{
@@ -138,6 +150,12 @@ func serve(c *cli.Context) error {
 	g := collector.Group{Logger: log}
 	g.Add("ingest", ing.Serve)
 	g.Add("supervisor", sup.Run)
+	api, err := httpapi.New(httpapi.Config{Store: st, Ingest: ing, Supervisor: sup,
+		Token: c.String("api-token"), Logger: log, Metrics: metrics})
+	if err != nil {
+		return err
+	}
+	g.Add("http", func(ctx context.Context) error { return api.Run(ctx, httpLn) })
 	if err := g.Run(ctx); err != nil {
 		return err
 	}
