@@ -47,6 +47,7 @@ func startCapture(t *testing.T, n *testnet.Net, pcap string) (stop func()) {
 // decoded it.
 type pkt struct {
 	Frame            int
+	FrameLen         int     // on the wire
 	Time             float64 // capture time, Unix seconds
 	Src, Dst         netip.Addr
 	SrcPort, DstPort int
@@ -75,7 +76,7 @@ var tsharkFields = []string{
 	"ntp.stratum", "ntp.ppoll", "ntp.precision",
 	"ntp.rootdelay", "ntp.rootdispersion", "ntp.refid",
 	"ntp.reftime", "ntp.org", "ntp.rec", "ntp.xmt",
-	"udp.payload",
+	"udp.payload", "frame.len",
 }
 
 // dissect runs tshark on pcap and returns its packets in capture order.
@@ -143,6 +144,7 @@ func parseTsharkLine(line string) (pkt, error) {
 		return v
 	}
 	p.Frame = atoi(f[0])
+	p.FrameLen = atoi(f[25])
 	p.Time = atof(f[1])
 	p.Src = addr(f[2], f[3])
 	p.Dst = addr(f[4], f[5])
@@ -213,6 +215,19 @@ type fromWire struct {
 	// requestsTo counts requests per client address and destination
 	// address, for the server's own view.
 	requestsTo map[[2]netip.Addr]int
+	// frameLens holds every frame's length on the wire.
+	frameLens []int
+}
+
+// longerThan counts the frames longer than n bytes on the wire.
+func (w *fromWire) longerThan(n int) int {
+	c := 0
+	for _, l := range w.frameLens {
+		if l > n {
+			c++
+		}
+	}
+	return c
 }
 
 type exchangeSeen struct {
@@ -242,6 +257,7 @@ func tally(pkts []pkt, port int) *fromWire {
 	resp := map[key]*pkt{}
 	for i := range pkts {
 		p := &pkts[i]
+		w.frameLens = append(w.frameLens, p.FrameLen)
 		if p.SrcPort == port && p.PayloadLen >= 48 && !p.Malformed && p.Mode == 4 {
 			k := key{netip.AddrPortFrom(p.Dst, uint16(p.DstPort)), p.OrgRaw}
 			if _, dup := resp[k]; !dup {

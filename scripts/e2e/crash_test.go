@@ -56,9 +56,19 @@ func TestCollectorCrash(t *testing.T) {
 			stream(ctx, t, l, h, dst, perClient, 20*time.Millisecond)
 		}()
 	}
-	time.Sleep(time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	addrs := []netip.Addr{clients[0].V6, clients[1].V4, clients[2].V4}
+	before, _ := col.apiCounts(ctx, t, n.Bridge, addrs)
+	stored := 0
+	for _, c := range before {
+		stored += c.Requests
+	}
+	pidBefore := col.workerPID(ctx)
 	col.crash(t)
-	t.Log("collector killed with SIGKILL")
+	t.Logf("collector killed with SIGKILL with %d of %d sessions stored; worker pid %d", stored, perClient*len(clients), pidBefore)
+	if stored == 0 || stored >= perClient*len(clients) {
+		t.Errorf("the crash did not happen mid-traffic: %d of %d sessions stored", stored, perClient*len(clients))
+	}
 	time.Sleep(500 * time.Millisecond)
 	col.start(t)
 	t.Log("collector restarted on the same database")
@@ -68,6 +78,8 @@ func TestCollectorCrash(t *testing.T) {
 	// restarted it); wait for it, let the last requests time out and the
 	// worker's resend and last batch land, then stop it through the API.
 	col.waitWorker(ctx, t, n.Bridge)
+	t.Logf("after the restart the worker pid is %d (%s)", col.workerPID(ctx),
+		map[bool]string{true: "adopted", false: "restarted"}[col.workerPID(ctx) == pidBefore])
 	time.Sleep(3 * time.Second)
 	col.stopWorker(ctx, t, n.Bridge)
 	stopCapture()
@@ -82,8 +94,9 @@ func TestCollectorCrash(t *testing.T) {
 	compareCounts(m, "sent", "tshark", sent, wire.counts, "requests", "answered", "unanswered", "versions")
 	got, _ := col.apiCounts(ctx, t, n.Bridge, slices.Collect(maps.Keys(sent)))
 	compareCounts(m, "api", "sent", got, sent, "requests", "answered", "unanswered", "kod")
+	m.summary("collector crash")
 	if m.count > 0 {
-		t.Errorf("%d mismatches\ncollector log (tail):\n%s", m.count, col.log())
+		t.Logf("collector log (tail):\n%s", col.log())
 	}
 }
 

@@ -26,12 +26,17 @@ import (
 // mismatches collects every disagreement so that all of them are printed,
 // each with both sides.
 type mismatches struct {
-	t     *testing.T
-	count int
+	t      *testing.T
+	count  int
+	checks map[string]int // comparisons made, per pair of views
 }
 
 func (m *mismatches) check(ok bool, what string, a, b any, an, bn string) {
 	m.t.Helper()
+	if m.checks == nil {
+		m.checks = map[string]int{}
+	}
+	m.checks[an+" vs "+bn]++
 	if ok {
 		return
 	}
@@ -178,8 +183,20 @@ func runScenario(t *testing.T, kind string) {
 	if col != nil {
 		col.compare(ctx, t, m, s, wire)
 	}
+	m.summary(kind)
+}
+
+// summary logs how many comparisons each pair of views went through and
+// fails the test when any disagreed.
+func (m *mismatches) summary(name string) {
+	m.t.Helper()
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m.checks)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, m.checks[k]))
+	}
+	m.t.Logf("%s: comparisons made: %s", name, strings.Join(parts, ", "))
 	if m.count > 0 {
-		t.Errorf("%s: %d mismatches", kind, m.count)
+		m.t.Errorf("%s: %d mismatches", name, m.count)
 	}
 }
 
