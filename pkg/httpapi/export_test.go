@@ -141,5 +141,43 @@ func TestExportLargeOverHTTP(t *testing.T) {
 		t.Errorf("%d records, want 5001", len(recs))
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
+
+	// NDJSON with a limit that ends inside a chunk: rows in id order, exactly
+	// the limit.
+	resp, err = http.Post(srv+"/api/ntp/history/export", "application/json", strings.NewReader(`{"format":"ndjson","limit":1300}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	last, n := 0.0, 0
+	for sc.Scan() {
+		var row map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatal(err)
+		}
+		if id := row["id"].(float64); id <= last {
+			t.Fatalf("row %d: id %v after %v", n, id, last)
+		} else {
+			last = id
+		}
+		n++
+	}
+	resp.Body.Close()
+	if n != 1300 {
+		t.Errorf("%d rows, want 1300", n)
+	}
+
+	// A client that goes away mid-export: the server stops and shuts down
+	// in time (checked by startHTTP's cleanup).
+	resp, err = http.Post(srv+"/api/ntp/history/export", "application/json", strings.NewReader(`{"format":"json"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1000)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	_ = time.Second
 }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# HTTP API benchmark (make bench-api).
+#
+# Fills a database with 1,000,000 clients over 8 interfaces through the
+# store's real write path (store.Batch + Commit, 50,000 rows per commit),
+# serves it with the collector's HTTP API (httpapi.Server, as ntp-collector
+# does), then measures under 16 concurrent clients for 10 s per scenario:
+# requests/s and p50/p99 latency of the list (first page, deep pages, filtered,
+# sorted), the detail endpoint and the interface statistics; then the time and
+# the server's peak RSS (VmHWM) of exporting every row as NDJSON and as CSV,
+# each in a fresh server process so the peak is the export's.
+#
+# Settings: CLIENTS (1000000), CONCURRENCY (16), DURATION (10s), BENCH_DIR
+# (a temporary directory, removed afterwards; set KEEP=1 to keep the DB and
+# reuse it on the next run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
+
+CLIENTS=${CLIENTS:-1000000}
+CONCURRENCY=${CONCURRENCY:-16}
+DURATION=${DURATION:-10s}
+ADDR=${ADDR:-127.0.0.1:18000}
+BENCH_DIR=${BENCH_DIR:-$(mktemp -d /tmp/ntp-bench-api.XXXXXX)}
+DB=$BENCH_DIR/bench.db
+BIN=$BENCH_DIR/apiload
+
+server_pid=""
+cleanup() {
+	if [[ -n $server_pid ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+	if [[ ${KEEP:-0} != 1 ]]; then rm -rf "$BENCH_DIR"; fi
+}
+trap cleanup EXIT
+
+go build -o "$BIN" ./scripts/apiload
+
+echo "== machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(go version | cut -d' ' -f3)"
+if [[ -f $DB && ${KEEP:-0} == 1 ]]; then
+	echo "== reusing $DB"
+else
+	rm -f "$DB" "$DB-wal" "$DB-shm"
+	echo "== fill"
+	"$BIN" fill --db "$DB" --clients "$CLIENTS" --interfaces 8
+fi
+
+start_server() {
+	"$BIN" serve --db "$DB" --addr "$ADDR" "$@" &
+	server_pid=$!
+	for _ in $(seq 100); do
+		if curl -fs -o /dev/null "http://$ADDR/health"; then return; fi
+		sleep 0.1
+	done
+	echo "server did not come up" >&2
+	exit 1
+}
+stop_server() {
+	kill "$server_pid"
+	wait "$server_pid" || true
+	server_pid=""
+}
+
+echo "== load: $CONCURRENCY concurrent clients, $DURATION per scenario"
+start_server
+"$BIN" load --url "http://$ADDR" --concurrency "$CONCURRENCY" --duration "$DURATION" --clients "$CLIENTS"
+stop_server
+
+echo "== interface statistics computed on every request (no cache), one client"
+start_server --stats-max-age=-1s
+"$BIN" load --url "http://$ADDR" --concurrency 1 --duration "$DURATION" --clients "$CLIENTS" --only "interface statistics"
+stop_server
+
+echo "== export of every row (fresh server each, peak RSS of the server process)"
+for fmt in ndjson csv; do
+	start_server
+	"$BIN" export --url "http://$ADDR" --format "$fmt"
+	echo "   server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$server_pid/status")"
+	stop_server
+done
