@@ -49,7 +49,8 @@ type Config struct {
 	// QueueSize is the capacity, in sessions, of the queue between the
 	// connection readers and the writer. When it is full the readers stop
 	// reading and TCP pushes back on the workers. Default
-	// max(10000, 4×BatchSize).
+	// max(10000, BatchSize): with one batch committing and one filling,
+	// more buffer adds memory (about 250 bytes a session), not throughput.
 	QueueSize int
 	// HelloTimeout closes a peer that has not sent its hello in time.
 	// Default 10s.
@@ -86,7 +87,7 @@ func (c *Config) SetDefaults() {
 		c.BatchInterval = 5 * time.Second
 	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = max(10000, 4*c.BatchSize)
+		c.QueueSize = max(10000, c.BatchSize)
 	}
 	if c.HelloTimeout <= 0 {
 		c.HelloTimeout = 10 * time.Second

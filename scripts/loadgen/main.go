@@ -38,6 +38,7 @@ func main() {
 	sessions := flag.Int("sessions", 1_000_000, "sessions per run, split over the connections")
 	conns := flag.Int("conns", 4, "concurrent worker connections")
 	clients := flag.Int("clients", 10000, "distinct client addresses")
+	queue := flag.Int("queue-size", 0, "--queue-size for the collector (0: its default)")
 	dir := flag.String("dir", "", "directory for the databases (default: a new temporary directory)")
 	flag.Parse()
 
@@ -58,7 +59,7 @@ func main() {
 		if err != nil || bs <= 0 {
 			fail(fmt.Errorf("batch size %q", f))
 		}
-		r, err := runOnce(*collector, filepath.Join(*dir, fmt.Sprintf("bench-%d.db", bs)), bs, *sessions, *conns, *clients)
+		r, err := runOnce(*collector, filepath.Join(*dir, fmt.Sprintf("bench-%d.db", bs)), bs, *queue, *sessions, *conns, *clients)
 		if err != nil {
 			fail(fmt.Errorf("batch size %d: %w", bs, err))
 		}
@@ -91,7 +92,7 @@ func pct(d []time.Duration, p int) string {
 	return s[i].Round(10 * time.Microsecond).String()
 }
 
-func runOnce(bin, db string, batch, total, conns, clients int) (*result, error) {
+func runOnce(bin, db string, batch, queue, total, conns, clients int) (*result, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -102,7 +103,7 @@ func runOnce(bin, db string, batch, total, conns, clients int) (*result, error) 
 
 	cmd := exec.Command(bin, "serve", "--db", db, "--ingestion-port", strconv.Itoa(port),
 		"--batch-size", strconv.Itoa(batch), "--batch-interval", "200ms",
-		"--log-level", "debug", "--log-format", "json")
+		"--queue-size", strconv.Itoa(queue), "--log-level", "debug", "--log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
