@@ -149,7 +149,7 @@ for _ in $(seq 1 100); do curl -sf -m 1 "http://127.0.0.1:$http_port/health" >/d
 if ! curl -sf -m 2 "http://127.0.0.1:$http_port/health" >/dev/null; then
 	echo "demo: the collector is not answering on 127.0.0.1:$http_port:"; tail -20 "$tmp/collector.log"; exit 1
 fi
-echo "demo: starting a worker on $br through the API"
+echo "demo: POST /api/ntp/interfaces/$br/start"
 curl -s -X POST "http://127.0.0.1:$http_port/api/ntp/interfaces/$br/start" \
 	-H 'Content-Type: application/json' -d '{"port":123,"timeout":2.0}'
 echo
@@ -199,9 +199,16 @@ EOF
 if ((duration > 0)); then
 	echo "demo: running for $duration s"
 	sleep "$duration"
-	echo "demo: clients after $duration s:"
-	curl -s "$api/api/ntp/history/clients?sort_by=client_ip&sort_order=asc"
-	echo
+	echo "demo: clients after $duration s (GET /api/ntp/history/clients?sort_by=client_ip):"
+	curl -s "$api/api/ntp/history/clients?sort_by=client_ip&sort_order=asc" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)["data"]
+print("%-18s %8s %8s %10s %7s %12s" % ("client_ip", "sessions", "answered", "unanswered", "version", "avg T3-T2 us"))
+for r in rows:
+    avg = r.get("avg_processing_seconds")
+    print("%-18s %8d %8d %10d %7s %12s" % (r["client_ip"], r["session_count"], r["answered_count"],
+        r["unanswered_count"], r["ntp_version"], "-" if avg is None else "%.1f" % (avg * 1e6)))
+'
 else
 	echo "Press Ctrl-C to stop and remove everything."
 	while kill -0 "$col_pid" 2>/dev/null; do sleep 1; done
