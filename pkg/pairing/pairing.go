@@ -87,6 +87,16 @@ func (c Counters) Sessions() uint64 { return c.Answered + c.Unanswered }
 
 const nilIndex = -1
 
+// Entries are allocated chunkSize at a time (about 290 KB).
+const (
+	chunkBits = 12
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+)
+
+// at returns entry i.
+func (t *Table) at(i int32) *entry { return &t.chunks[i>>chunkBits][i&chunkMask] }
+
 // Flags of an entry.
 const (
 	clientIs4 = 1 << iota
@@ -125,7 +135,11 @@ type Table struct {
 	timeout    int64 // nanoseconds
 	maxLatency float64
 
-	entries    []entry
+	// Entries live in fixed-size chunks: growing adds a chunk and never
+	// copies, so reaching a million pending requests leaves no discarded
+	// half-size arrays behind for the garbage collector.
+	chunks     [][]entry
+	used       int32 // entries handed out so far; the rest of the last chunk is unused
 	free       int32 // head of the free list
 	head, tail int32 // age list: head is the oldest
 	n          int   // live entries
@@ -174,9 +188,7 @@ func New(cfg Config, emit func(*session.Session)) *Table {
 		tail:       nilIndex,
 		seed:       maphash.MakeSeed(),
 	}
-	initial := min(cfg.MaxPending, 1024)
-	t.entries = make([]entry, 0, initial)
-	t.resize(slotsFor(initial))
+	t.resize(slotsFor(min(cfg.MaxPending, chunkSize)))
 	return t
 }
 
@@ -254,7 +266,7 @@ func (t *Table) Drop() int {
 func (t *Table) expireBefore(cutoff int64) {
 	for t.head != nilIndex {
 		i := t.head
-		e := &t.entries[i]
+		e := t.at(i)
 		if e.captured >= cutoff {
 			return
 		}
@@ -289,7 +301,7 @@ func (t *Table) request(p *Packet, now int64) {
 		t.remove(t.head)
 	}
 	i := t.alloc()
-	e := &t.entries[i]
+	e := t.at(i)
 	*e = entry{
 		client:     k.client,
 		server:     k.server,
@@ -307,7 +319,7 @@ func (t *Table) request(p *Packet, now int64) {
 		length:     clampLength(p.NTP.Length),
 	}
 	if t.tail != nilIndex {
-		t.entries[t.tail].next = i
+		t.at(t.tail).next = i
 	} else {
 		t.head = i
 	}
@@ -333,7 +345,7 @@ func (t *Table) response(p *Packet, now int64) {
 		t.c.Unmatched++
 		return
 	}
-	e := &t.entries[i]
+	e := t.at(i)
 	t.fillRequest(e)
 	s := &t.out
 	s.Answered = true
@@ -473,7 +485,7 @@ func (t *Table) lookup(k *key, h uint32) (uint32, int32) {
 			return 0, nilIndex
 		}
 		i := int32(v - 1)
-		if e := &t.entries[i]; e.hash == h && t.matches(e, k) {
+		if e := t.at(i); e.hash == h && t.matches(e, k) {
 			return s, i
 		}
 	}
@@ -491,34 +503,32 @@ func (t *Table) insertSlot(h uint32, i int32) {
 func (t *Table) alloc() int32 {
 	if t.free != nilIndex {
 		i := t.free
-		t.free = t.entries[i].next
+		t.free = t.at(i).next
 		return i
 	}
-	if len(t.entries) == cap(t.entries) {
-		n := min(2*cap(t.entries), t.cfg.MaxPending)
-		grown := make([]entry, len(t.entries), n)
-		copy(grown, t.entries)
-		t.entries = grown
-		if want := slotsFor(n); want > len(t.slots) {
-			t.resize(want)
-		}
+	i := t.used
+	if int(i)>>chunkBits == len(t.chunks) {
+		t.chunks = append(t.chunks, make([]entry, min(chunkSize, t.cfg.MaxPending)))
 	}
-	t.entries = t.entries[:len(t.entries)+1]
-	return int32(len(t.entries) - 1)
+	t.used++
+	if 2*int(t.used) > len(t.slots) {
+		t.resize(2 * len(t.slots))
+	}
+	return i
 }
 
 // resize rebuilds the index with n slots from the live entries.
 func (t *Table) resize(n int) {
 	t.slots = make([]uint32, n)
 	t.mask = uint32(n - 1)
-	for i := t.head; i != nilIndex; i = t.entries[i].next {
-		t.insertSlot(t.entries[i].hash, i)
+	for i := t.head; i != nilIndex; i = t.at(i).next {
+		t.insertSlot(t.at(i).hash, i)
 	}
 }
 
 // remove deletes entry i, finding its slot first.
 func (t *Table) remove(i int32) {
-	h := t.entries[i].hash
+	h := t.at(i).hash
 	s := h & t.mask
 	for t.slots[s] != uint32(i)+1 {
 		s = (s + 1) & t.mask
@@ -531,14 +541,14 @@ func (t *Table) remove(i int32) {
 // shifting later members of the probe run back (no tombstones, so lookups
 // never slow down with churn).
 func (t *Table) removeAt(s uint32, i int32) {
-	e := &t.entries[i]
+	e := t.at(i)
 	if e.prev != nilIndex {
-		t.entries[e.prev].next = e.next
+		t.at(e.prev).next = e.next
 	} else {
 		t.head = e.next
 	}
 	if e.next != nilIndex {
-		t.entries[e.next].prev = e.prev
+		t.at(e.next).prev = e.prev
 	} else {
 		t.tail = e.prev
 	}
@@ -553,7 +563,7 @@ func (t *Table) removeAt(s uint32, i int32) {
 		if v == 0 {
 			break
 		}
-		home := t.entries[v-1].hash & t.mask
+		home := t.at(int32(v-1)).hash & t.mask
 		// The member at j may move into the hole only if its home slot is
 		// not cyclically within (hole, j].
 		if hole <= j {
