@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest/ingesttest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
 )
@@ -394,5 +396,131 @@ func TestEnvironmentVariables(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err != nil {
 		t.Errorf("NTP_DB not used: %v", err)
+	}
+}
+
+// proxy relays TCP connections to a backend; cut drops every relayed
+// connection at once, as a network failure would.
+type proxy struct {
+	ln      net.Listener
+	backend string
+	mu      sync.Mutex
+	conns   []net.Conn
+}
+
+func newProxy(t *testing.T, backend string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, backend: backend}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", backend)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// The worker's connection drops while its sessions sit in the collector's
+// open batch; the worker (pkg/sender, which forgets whatever a welcome
+// covers) reconnects; then the collector dies before committing. The welcome
+// must not have covered the uncommitted sessions, or they would be gone from
+// both sides.
+func TestReconnectThenSIGKILLBeforeCommit(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "ntp_clients.db")
+	port := freePort(t)
+	backend := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	args := []string{"--batch-size", "1000000", "--batch-interval", "1h"}
+	p := serve(t, db, port, args...)
+	px := newProxy(t, backend)
+
+	snd := sender.New(sender.Config{Addr: px.addr(), WorkerID: sender.NewWorkerID(), Interface: "eth0", Block: true,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runDone := make(chan error, 1)
+	go func() { runDone <- snd.Run(ctx) }()
+	defer func() { cancel(); <-runDone }()
+
+	ss := storetest.Sessions(3000, 800, 23)
+	for i := range 2000 {
+		snd.Send(&ss[i])
+	}
+	waitUntil(t, "2000 sessions written", func() bool { return snd.Counters().Sent >= 2000 })
+	time.Sleep(300 * time.Millisecond) // let the collector read them into its open batch
+	px.cut()
+	waitUntil(t, "the sender reconnected", func() bool { c := snd.Counters(); return c.Reconnects >= 1 && c.Connected })
+	if c := snd.Counters(); c.Acked != 0 {
+		t.Errorf("sender counts %d acknowledged before any commit", c.Acked)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.wait(10 * time.Second)
+	p = serve(t, db, port, args...)
+	for i := 2000; i < len(ss); i++ {
+		snd.Send(&ss[i])
+	}
+	// Close the batch: a SIGTERM drains and commits; the sender gets the
+	// acks and the next collector sees them committed.
+	waitUntil(t, "the sender reconnected after the kill", func() bool { c := snd.Counters(); return c.Reconnects >= 2 && c.Connected })
+	waitUntil(t, "every session resent", func() bool { return snd.Counters().Sent >= 2000+3000 })
+	time.Sleep(300 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(20 * time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+	flushCtx, flushCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer flushCancel()
+	p = serve(t, db, port, args...)
+	if err := snd.Flush(flushCtx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-runDone
+	runDone <- nil
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.wait(20 * time.Second)
+	if got := countSessions(t, db); got != int64(len(ss)) {
+		t.Errorf("store holds %d sessions, want %d", got, len(ss))
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -367,7 +367,12 @@ func (c *conn) hello(br *bufio.Reader, dec *wire.Decoder, m *wire.Message) bool 
 	}
 	w, prev := s.register(h.WorkerID, h.Interface, storeHW)
 	c.w = w
-	lastSeq := w.accepted.Load()
+	// welcome carries the highest seq committed, never one that is only
+	// queued or in an open batch: workers drop from their spool whatever
+	// welcome covers, and a collector that died before that commit would
+	// have lost it. Sessions resent above it that are already in a batch
+	// fall to the duplicate check.
+	lastSeq := w.committed.Load()
 	c.out <- wire.AppendWelcome(nil, lastSeq)
 	w.mu.Lock()
 	w.conn, w.remote, w.connectedAt = c, c.remote, time.Now()
@@ -378,18 +383,19 @@ func (c *conn) hello(br *bufio.Reader, dec *wire.Decoder, m *wire.Message) bool 
 		// open (a half-open TCP connection): the new one wins.
 		prev.close()
 	}
-	if cs := w.committed.Load(); cs > 0 {
-		// Tell the worker what is durably committed: welcome may carry a
-		// higher seq that is only queued so far.
+	if cs := w.committed.Load(); cs > lastSeq {
+		// A commit landed between the welcome and the registration,
+		// and its ack went to the old connection.
 		c.ack(cs)
 	}
 	s.log.Info("worker connected", "worker_id", w.id, "interface", h.Interface, "remote", c.remote,
-		"last_seq", lastSeq, "committed_seq", w.committed.Load())
+		"last_seq", lastSeq, "accepted_seq", w.accepted.Load())
 	return true
 }
 
-// register finds or creates the worker and raises its accepted mark to what
-// the store has committed. It returns the worker's previous connection.
+// register finds or creates the worker and raises its accepted and committed
+// marks to what the store has committed. It returns the worker's previous
+// connection.
 func (s *Server) register(id, iface string, storeHW uint64) (*worker, *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -400,6 +406,8 @@ func (s *Server) register(id, iface string, storeHW uint64) (*worker, *conn) {
 		w.committed.Store(storeHW)
 		s.workers[id] = w
 	}
+	// For a known worker both marks are at least storeHW already: only
+	// this process commits, and it raises them as it does.
 	w.raiseAccepted(storeHW)
 	w.mu.Lock()
 	prev := w.conn
