@@ -144,9 +144,10 @@ func serve(c *cli.Context) error {
 		return err
 	}
 
-	// Components stop in the reverse order they are added: the worker
-	// supervisor goes before ingestion (so workers stop after their last
-	// sessions are committed), the HTTP API after it.
+	// Components stop in the reverse order they are added: the HTTP API
+	// first, then the worker supervisor (workers send their last sessions
+	// while ingestion still runs), then ingestion, which drains, commits
+	// and acknowledges.
 	g := collector.Group{Logger: log}
 	g.Add("ingest", ing.Serve)
 	g.Add("supervisor", sup.Run)

@@ -30,8 +30,8 @@ type component struct {
 }
 
 // Add registers a component. Components stop in the reverse order of Add:
-// add what others depend on first (the worker supervisor before ingestion,
-// so workers are stopped only after their last sessions are committed).
+// add what others depend on first (ingestion before the worker supervisor,
+// so that stopped workers' last sessions are still received and committed).
 func (g *Group) Add(name string, run func(ctx context.Context) error) {
 	g.comps = append(g.comps, component{name, run})
 }
