@@ -72,7 +72,12 @@ type proc struct {
 func run(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	// Keep every test collector off the default HTTP port and the system's
+	// PID and log directories; tests may override through env.
+	own := t.TempDir()
+	cmd.Env = append(os.Environ(), "NTP_HTTP_LISTEN=127.0.0.1:0",
+		"NTP_PID_DIR="+filepath.Join(own, "pid"), "NTP_LOG_DIR="+filepath.Join(own, "log"))
+	cmd.Env = append(cmd.Env, env...)
 	p := &proc{t: t, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
