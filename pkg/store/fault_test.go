@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
@@ -290,5 +292,41 @@ func TestCommitCancelled(t *testing.T) {
 	}
 	if n := counted(t, s); n != 500 {
 		t.Errorf("%d sessions, want 500", n)
+	}
+}
+
+// TestLockedByAnotherProcess holds the write lock from another connection,
+// as an sqlite3 shell in a transaction would: the commit gives up after the
+// busy timeout with ErrLocked, and commits once the lock is released.
+func TestLockedByAnotherProcess(t *testing.T) {
+	s := openTest(t, Options{BusyTimeout: 50 * time.Millisecond})
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	b := batchOf("w", 1, 30, 7)
+	if _, err := s.Commit(ctx, b); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Commit while another connection holds the lock = %v, want ErrLocked", err)
+	} else {
+		t.Log(err)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(ctx, b); err != nil {
+		t.Fatalf("Commit after the lock was released: %v", err)
+	}
+	if n := counted(t, s); n != 30 {
+		t.Errorf("%d sessions, want 30", n)
 	}
 }

@@ -79,6 +79,9 @@ var (
 	ErrReadOnly = errors.New("database is not writable")
 	// ErrDiskFull: the file system has no room left.
 	ErrDiskFull = errors.New("disk full")
+	// ErrLocked: another connection or process held the database lock for
+	// longer than Options.BusyTimeout.
+	ErrLocked = errors.New("database locked")
 )
 
 // Store is an open inventory database.
@@ -315,6 +318,8 @@ func (s *Store) wrap(op string, err error) error {
 			return fmt.Errorf("store: %s: %s: %w (move the file aside to start a new database, or restore a backup): %w", s.path, op, ErrCorrupt, err)
 		case sqlite3.SQLITE_FULL:
 			return fmt.Errorf("store: %s: %s: %w on %s (free space; nothing of this transaction was written): %w", s.path, op, ErrDiskFull, dir, err)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("store: %s: %s: %w (another process, such as an sqlite3 shell in a transaction, holds it): %w", s.path, op, ErrLocked, err)
 		case sqlite3.SQLITE_READONLY:
 			return fmt.Errorf("store: %s: %s: %w (check the permissions and mount of the file and its directory): %w", s.path, op, ErrReadOnly, err)
 		case sqlite3.SQLITE_CANTOPEN:
