@@ -163,6 +163,7 @@ func collectorKilledAndRestarted(t *testing.T, dir, worker, stoppedLine string) 
 		"NTP_PID_DIR=" + filepath.Join(dir, "run"),
 		"NTP_LOG_DIR=" + filepath.Join(dir, "log"),
 		"NTP_TOKEN=collector-token",
+		"NTP_HTTP_LISTEN=127.0.0.1:0", // not the default port, which another collector may hold
 	}
 
 	c1 := startCollector(t, collector, env, args...)

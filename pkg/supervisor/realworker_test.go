@@ -127,6 +127,20 @@ func TestRealWorkerThroughHTTP(t *testing.T) {
 		return got
 	}
 	committed := query(0)
+	// acked returns the ID of a connected worker on the interface whose
+	// sessions the collector has acknowledged, other than skip.
+	acked := func(skip string) string {
+		for _, w := range ing.Snapshot().Workers {
+			if w.Interface == srvHost.Peer && w.Connected && w.Acked > 0 && w.WorkerID != skip {
+				return w.WorkerID
+			}
+		}
+		return ""
+	}
+	firstID := acked("")
+	if firstID == "" {
+		t.Fatal("no acknowledged sessions from the first worker")
+	}
 
 	supervisor.ForTestWaitFor(t, "capture statistics in the status", func() bool {
 		return c.do("GET", base+"/status", "", &status) == http.StatusOK && status.Stats != nil && status.Stats.Packets > 0
@@ -140,7 +154,13 @@ func TestRealWorkerThroughHTTP(t *testing.T) {
 	if status.Restarts != 1 || status.LastExit == nil || status.LastExit.Signal != "killed" {
 		t.Errorf("after SIGKILL: %+v", status)
 	}
-	after := query(committed)
+	// Sessions keep arriving: from the new worker process (a new worker
+	// ID), not just late commits of the killed one's.
+	var after uint64
+	supervisor.ForTestWaitFor(t, "sessions from the restarted worker", func() bool {
+		after = query(committed)
+		return acked(firstID) != ""
+	})
 	t.Logf("sessions committed: %d before SIGKILL, %d after", committed, after)
 	// The sessions are the client's, seen on the supervised interface.
 	var answered int64

@@ -28,7 +28,7 @@ done
 
 # The collector runs as the service user with only the ambient
 # capabilities, as the unit starts it, and writes its database.
-timeout -s TERM 3 setpriv --reuid=ntp-monitor --regid=ntp-monitor --init-groups \
+NTP_HTTP_LISTEN=127.0.0.1:0 timeout -s TERM 3 setpriv --reuid=ntp-monitor --regid=ntp-monitor --init-groups \
 	--inh-caps=+net_raw,+net_admin --ambient-caps=+net_raw,+net_admin \
 	/usr/local/bin/ntp-collector serve --db /var/lib/ntp-monitor/ntp_clients.db \
 	--pid-dir /run/ntp-monitor --log-dir /var/log/ntp-monitor --ingestion-port 0 || [[ $? == 124 ]] || true
