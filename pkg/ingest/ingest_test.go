@@ -19,6 +19,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 // harness is a real server on a loopback port writing into a real SQLite
@@ -65,17 +66,25 @@ func startOn(t testing.TB, cfg ingest.Config, path string, opts store.Options) *
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
+	cfg.Logger = log
+	h := startWith(t, cfg, st, path)
+	h.logs = logs
+	return h
+}
+
+// startWith serves st; it closes st when the test ends.
+func startWith(t testing.TB, cfg ingest.Config, st *store.Store, path string) *harness {
+	t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
-	cfg.Logger = log
 	srv := ingest.New(cfg, st)
 	if err := srv.Listen(); err != nil {
 		st.Close()
 		t.Fatalf("Listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: srv, st: st, path: path, addr: srv.Addr().String(), logs: logs, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{t: t, srv: srv, st: st, path: path, addr: srv.Addr().String(), logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { h.stop() })
 	return h
@@ -401,5 +410,49 @@ func TestShutdownDrainsAndAcks(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", h.addr, time.Second); err == nil {
 		t.Error("listener still accepting after shutdown")
+	}
+}
+
+// A worker that reconnects while its old connection still looks open (a
+// half-open TCP connection) takes over: the old connection is closed and the
+// acks come on the new one.
+func TestReconnectTakesOver(t *testing.T) {
+	h := start(t, ingest.Config{BatchSize: 100, BatchInterval: 20 * time.Millisecond})
+	ss := storetest.Sessions(300, 50, 12)
+	old := connect(t, h.addr, "w-takeover")
+	sendAll(t, old, ss[:100])
+	waitAcked(t, old, 100)
+
+	c := ingesttest.New(h.addr, "w-takeover", "eth0", "")
+	last, err := c.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if last != 100 {
+		t.Errorf("welcome last_seq %d, want 100", last)
+	}
+	select {
+	case <-old.Closed():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old connection was not closed")
+	}
+	// Numbering goes on where the worker left off.
+	for i := 100; i < 300; i++ {
+		if err := c.SendRaw(wire.AppendSession(nil, uint64(i+1), &ss[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Flush()
+	waitFor(t, "acks on the new connection", func() bool {
+		snap := h.srv.Snapshot()
+		return len(snap.Workers) == 1 && snap.Workers[0].Acked == 300
+	})
+	if got := h.packets(); got != 300 {
+		t.Errorf("store holds %d sessions, want 300", got)
+	}
+	w := h.srv.Snapshot().Workers[0]
+	if !w.Connected || w.Connections != 2 {
+		t.Errorf("worker connected %v after %d connections, want true after 2", w.Connected, w.Connections)
 	}
 }
