@@ -20,6 +20,13 @@ import (
 // acks must not hold anything up.
 const writeTimeout = 10 * time.Second
 
+// Limits on hello fields: the worker_id is stored with every commit, and
+// interface names match what the session lines may carry.
+const (
+	maxWorkerID  = 128
+	maxInterface = 64
+)
+
 // worker is one worker run, identified by its worker_id, across all of its
 // connections.
 type worker struct {
@@ -344,6 +351,13 @@ func (c *conn) hello(br *bufio.Reader, dec *wire.Decoder, m *wire.Message) bool 
 		return false
 	}
 	h := m.Hello
+	if len(h.WorkerID) > maxWorkerID || len(h.Interface) > maxInterface {
+		s.count(kHandshake)
+		s.logBad("hello with an over-long worker_id or interface; closing", "remote", c.remote,
+			"worker_id", excerpt([]byte(h.WorkerID)))
+		c.reject(fmt.Sprintf("worker_id must be at most %d bytes and interface at most %d", maxWorkerID, maxInterface))
+		return false
+	}
 	if h.Protocol != wire.Protocol {
 		s.count(kProtocol)
 		s.logBad("worker speaks another protocol version; closing", "remote", c.remote,

@@ -160,6 +160,8 @@ func TestHandshakeRefusals(t *testing.T) {
 		{"HTTP request", "GET / HTTP/1.1\r\n", ingest.ErrKindHandshake, "expected a hello"},
 		{"session before hello", string(wire.AppendSession(nil, 1, &storetest.Sessions(1, 1, 5)[0])), ingest.ErrKindHandshake, "expected a hello"},
 		{"hello without worker_id", `{"type":"hello","protocol":1}` + "\n", ingest.ErrKindHandshake, "worker_id"},
+		{"over-long worker_id", string(wire.AppendHello(nil, &wire.Hello{Protocol: 1, WorkerID: strings.Repeat("w", 129), Token: token})),
+			ingest.ErrKindHandshake, "worker_id must be at most 128 bytes"},
 		{"newer protocol", hello(2, token), ingest.ErrKindProtocol, "unsupported protocol version 2"},
 		{"wrong token", hello(1, "guess"), ingest.ErrKindAuth, "invalid token"},
 		{"token prefix", hello(1, token[:5]), ingest.ErrKindAuth, "invalid token"},
