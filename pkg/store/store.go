@@ -91,9 +91,8 @@ type Store struct {
 	r    *sql.DB // query-only pool
 	log  *slog.Logger
 
-	upsert   *sql.Stmt
-	seqStmt  *sql.Stmt
-	maxIDSQL string
+	upsert  *sql.Stmt
+	seqStmt *sql.Stmt
 }
 
 // Open opens or creates the database at path, creating its directory, and
@@ -194,7 +193,9 @@ func dsn(path string, opts Options, readOnly bool) string {
 		q.Add("_pragma", "journal_size_limit(67108864)")
 		q.Add("_txlock", "immediate")
 	}
-	u := url.URL{Scheme: "file", Opaque: path, RawQuery: q.Encode()}
+	// A file: URI with the path escaped, so that a '?', '#' or '%' in a
+	// directory name reaches SQLite (which decodes it) as part of the path.
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
 	return u.String()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -192,6 +193,27 @@ func TestReopen(t *testing.T) {
 	}
 	if s.Path() != path {
 		t.Errorf("Path = %s, want %s", s.Path(), path)
+	}
+}
+
+// TestOddPaths opens databases whose paths hold characters that mean
+// something in a URI.
+func TestOddPaths(t *testing.T) {
+	for _, name := range []string{"with space/ntp.db", "q?x=1/ntp.db", "pct%41/ntp#1.db", "ünï/ntp.db", "rel"} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, name)
+		s, err := Open(context.Background(), path, Options{})
+		if err != nil {
+			t.Errorf("Open(%q): %v", name, err)
+			continue
+		}
+		commitAll(t, s, "w", 1, sess("198.51.100.1", 1))
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+			t.Errorf("%q: database not at its path: %v", name, err)
+		}
 	}
 }
 
