@@ -18,17 +18,52 @@ import (
 	"time"
 )
 
-// buildCollector builds cmd/ntp-collector into dir.
-func buildCollector(t *testing.T, dir string) string {
+// builtOnce builds a command of the module once per test binary run, into a
+// directory removed by TestMain.
+func builtOnce(pkg string, cgo bool) func() (string, error) {
+	return sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "supervisor-bin-")
+		if err != nil {
+			return "", err
+		}
+		buildDirs.Store(dir, true)
+		bin := filepath.Join(dir, filepath.Base(pkg))
+		cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+map[bool]string{true: "1", false: "0"}[cgo])
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("building %s: %v\n%s", pkg, err, out)
+		}
+		return bin, nil
+	})
+}
+
+var (
+	buildDirs     sync.Map // directories to remove after the tests
+	collectorBin  = builtOnce("../../cmd/ntp-collector", false)
+	realWorkerBin = builtOnce("../../cmd/ntp-worker", true)
+)
+
+// copyBin copies a built binary into dir (each test gets its own file:
+// adoption compares executables).
+func copyBin(t *testing.T, build func() (string, error), dir string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "ntp-collector")
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "../../cmd/ntp-collector")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building ntp-collector: %v\n%s", err, out)
+	src, err := build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, filepath.Base(src))
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
+
+// buildCollector puts an ntp-collector built from the tree into dir.
+func buildCollector(t *testing.T, dir string) string { return copyBin(t, collectorBin, dir) }
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -136,17 +171,8 @@ func TestCollectorKilledAndRestarted(t *testing.T) {
 	})
 }
 
-// buildRealWorker builds cmd/ntp-worker into dir.
-func buildRealWorker(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "ntp-worker")
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "../../cmd/ntp-worker")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building ntp-worker: %v\n%s", err, out)
-	}
-	return bin
-}
+// buildRealWorker puts an ntp-worker built from the tree into dir.
+func buildRealWorker(t *testing.T, dir string) string { return copyBin(t, realWorkerBin, dir) }
 
 func collectorKilledAndRestarted(t *testing.T, dir, worker, stoppedLine string) {
 	iface := testInterface(t)

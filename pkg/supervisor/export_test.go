@@ -20,3 +20,5 @@ func ForTestAlive(pid int) bool { return alive(pid) }
 func ForTestKill(pid int) { killPID(pid) }
 
 func ForTestWaitFor(t *testing.T, what string, cond func() bool) { waitFor(t, what, cond) }
+
+func ForTestRealWorker(t *testing.T, dir string) string { return buildRealWorker(t, dir) }

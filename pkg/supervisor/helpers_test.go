@@ -40,6 +40,10 @@ func TestMain(m *testing.M) {
 	if bin, err := standinBin(); err == nil {
 		os.RemoveAll(filepath.Dir(bin))
 	}
+	buildDirs.Range(func(dir, _ any) bool {
+		os.RemoveAll(dir.(string))
+		return true
+	})
 	os.Exit(code)
 }
 

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,21 +16,6 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
-
-// buildWorker builds cmd/ntp-worker into dir.
-func buildWorker(t *testing.T, dir string) string {
-	t.Helper()
-	if _, err := os.Stat("../../cmd/ntp-worker/main.go"); err != nil {
-		t.Skip("cmd/ntp-worker is not in the tree yet; the stand-in tests cover the supervisor alone")
-	}
-	bin := filepath.Join(dir, "ntp-worker")
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "../../cmd/ntp-worker")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building ntp-worker: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // latestStats is the lookup the collector wires into Config.WorkerStats: the
 // newest stats line of any worker on iface.
@@ -56,7 +40,7 @@ func latestStats(ing *ingest.Server) func(string) (wire.Stats, time.Time, bool) 
 func TestRealWorkerThroughHTTP(t *testing.T) {
 	testnet.Require(t)
 	dir := t.TempDir()
-	bin := buildWorker(t, dir)
+	bin := supervisor.ForTestRealWorker(t, dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
