@@ -73,6 +73,8 @@ echo "== export of every row (fresh server each, peak RSS of the server process)
 for fmt in ndjson csv; do
 	start_server
 	"$BIN" export --url "http://$ADDR" --format "$fmt"
-	echo "   server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$server_pid/status")"
+	echo "   server peak RSS: $(awk '/VmHWM/ {printf "%.0f MiB", $2/1024}' "/proc/$server_pid/status")," \
+		"server CPU: $(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f s", ($14+$15)/hz}' "/proc/$server_pid/stat")" \
+		"(load average $(cut -d' ' -f1 /proc/loadavg))"
 	stop_server
 done
