@@ -176,6 +176,11 @@ func (s *Supervisor) Restore(ctx context.Context) error {
 			continue
 		}
 		if err := s.launch(w); err != nil {
+			// Wanted but not startable: failed, not stopped, so that
+			// Status and the health check show it.
+			s.mu.Lock()
+			w.state = StateFailed
+			s.mu.Unlock()
 			s.log.Error("restoring worker", "interface", name, "err", err)
 			continue
 		}

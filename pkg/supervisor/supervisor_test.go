@@ -694,3 +694,43 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("defaults %+v", d)
 	}
 }
+
+// TestRestoreReportsUnstartableWorkers: wanted interfaces that are gone from
+// the host, have options out of range, or whose binary is missing come back
+// as failed with the reason, and Restore itself succeeds.
+func TestRestoreReportsUnstartableWorkers(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openStore(t, filepath.Join(dir, "ntp.db"))
+	gone := uniq("gone")
+	iface := testInterface(t)
+	for name, opts := range map[string]string{gone: "{}", iface: `{"port":70000}`} {
+		if err := db.SetMonitored(ctx, name, opts, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newSupervisor(t, fastConfig(t, dir, filepath.Join(dir, "no-worker"), db))
+	if err := s.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{gone: "no such interface", iface: "port 70000"} {
+		st, err := s.Status(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if st.State != StateFailed || st.LastExit == nil || !strings.Contains(st.LastExit.Error, want) {
+			t.Errorf("%s: state %s, last exit %+v; want failed with %q", name, st.State, st.LastExit, want)
+		}
+	}
+	// With valid options, the missing binary is the reason.
+	if err := db.SetMonitored(ctx, iface, "{}", true); err != nil {
+		t.Fatal(err)
+	}
+	s2 := newSupervisor(t, fastConfig(t, dir, filepath.Join(dir, "no-worker"), db))
+	if err := s2.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s2.Status(iface); st.State != StateFailed || st.LastExit == nil || !strings.Contains(st.LastExit.Error, "worker binary") {
+		t.Errorf("missing binary: %+v", st)
+	}
+}
