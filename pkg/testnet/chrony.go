@@ -22,6 +22,9 @@ type ChronyOptions struct {
 	// "interval -4 burst 2 leak 1". chrony drops rate-limited requests
 	// (it sends no KoD), and counts them in Clients' NTPDrops.
 	RateLimit string
+	// AllAddresses makes chronyd listen on every address of the
+	// namespace instead of binding the host's primary V4 and V6 only.
+	AllAddresses bool
 	// Extra holds more chrony.conf lines.
 	Extra []string
 }
@@ -73,13 +76,14 @@ func (h *Host) StartChronyd(t testing.TB, opts ChronyOptions) *Chronyd {
 		fmt.Sprintf("local stratum %d", stratum),
 		"allow " + SubnetV4,
 		"allow " + SubnetV6,
-		"bindaddress " + h.V4.String(),
-		"bindaddress " + h.V6.String(),
 		"cmdport 0",
 		"bindcmdaddress " + c.Socket,
 		"pidfile " + filepath.Join(dir, "chronyd.pid"),
 		"driftfile " + filepath.Join(dir, "drift"),
 		"clientloglimit 1048576",
+	}
+	if !opts.AllAddresses {
+		conf = append(conf, "bindaddress "+h.V4.String(), "bindaddress "+h.V6.String())
 	}
 	if opts.RateLimit != "" {
 		conf = append(conf, "ratelimit "+opts.RateLimit)

@@ -53,6 +53,9 @@ type NtpsecOptions struct {
 	// Discard, when set, replaces the default discard limits, e.g.
 	// "average 3 minimum 2" (see ntpsec's ntp.conf).
 	Discard string
+	// AllAddresses makes ntpd listen on every address of the namespace
+	// instead of the host's primary V4 and V6 only.
+	AllAddresses bool
 	// Extra holds more ntp.conf lines.
 	Extra []string
 }
@@ -94,11 +97,12 @@ func (h *Host) StartNtpsec(t testing.TB, opts NtpsecOptions) *Ntpd {
 		"restrict ::1",
 		"driftfile "+filepath.Join(dir, "ntp.drift"),
 		"statsdir "+dir+"/",
-		"interface ignore wildcard",
-		"interface listen "+h.V4.String(),
-		"interface listen "+h.V6.String(),
 		"tos orphan 8 orphanwait 0",
 	)
+	if !opts.AllAddresses {
+		conf = append(conf, "interface ignore wildcard",
+			"interface listen "+h.V4.String(), "interface listen "+h.V6.String())
+	}
 	if opts.Discard != "" {
 		conf = append(conf, "discard "+opts.Discard)
 	}

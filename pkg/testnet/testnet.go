@@ -150,6 +150,15 @@ type Host struct {
 	V4, V6 netip.Addr
 
 	net *Net
+
+	mu     sync.Mutex
+	prefix []netip.Prefix // every address given to the host, with its subnet
+}
+
+func (h *Host) addPrefix(p netip.Prefix) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.prefix = append(h.prefix, p)
 }
 
 // AddHost creates a namespace joined to the bridge, with lo up and one IPv4
@@ -219,12 +228,24 @@ func (h *Host) AddAddr() (v4, v6 netip.Addr) {
 	if err := ipCmd(ctx, "-n", h.NS, "addr", "add", fmt.Sprintf("%s/%d", v6, p6.Bits()), "dev", h.Iface, "nodad"); err != nil {
 		n.t.Fatalf("testnet: %v", err)
 	}
+	h.addPrefix(netip.PrefixFrom(v4, p4.Bits()))
+	h.addPrefix(netip.PrefixFrom(v6, p6.Bits()))
 	return v4, v6
 }
 
-// Addr returns the host's primary address of the same family as other.
+// Addr returns the host's address that reaches other: the first one in
+// the same subnet, else the primary address of other's family.
 func (h *Host) Addr(other netip.Addr) netip.Addr {
-	if other.Is4() || other.Is4In6() {
+	other = other.Unmap()
+	h.mu.Lock()
+	for _, p := range h.prefix {
+		if p.Masked().Contains(other) {
+			h.mu.Unlock()
+			return p.Addr()
+		}
+	}
+	h.mu.Unlock()
+	if other.Is4() {
 		return h.V4
 	}
 	return h.V6

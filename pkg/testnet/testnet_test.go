@@ -307,3 +307,39 @@ func TestCaptureOnBridge(t *testing.T) {
 		t.Errorf("captured %d packets on %s, want 4:\n%s\ntcpdump: %s", lines, n.Bridge, out, p.Output())
 	}
 }
+
+// TestAllAddresses checks that servers started with AllAddresses answer on
+// every address of their host, and that Addr picks the matching source.
+func TestAllAddresses(t *testing.T) {
+	Require(t)
+	n := New(t)
+	srv := n.AddHost("srv")
+	cli := n.AddHost("cli")
+	x4, x6 := srv.AddAddr()
+	c4, _ := cli.AddAddr()
+	if cli.Addr(x4) != cli.V4 || cli.Addr(x6) != cli.V6 || cli.Addr(c4) != cli.V4 {
+		t.Errorf("Addr: %v %v %v, want %v %v %v", cli.Addr(x4), cli.Addr(x6), cli.Addr(c4), cli.V4, cli.V6, cli.V4)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ask := func(server string, a netip.Addr) {
+		t.Helper()
+		rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+		defer rcancel()
+		reply, err := cli.SendUDP(rctx, netip.AddrPortFrom(a, 123), NTPRequest(4, 3, time.Now()), 0)
+		if err != nil || len(reply) < 48 {
+			t.Errorf("%s on %v: reply %x, err %v", server, a, reply, err)
+		}
+	}
+	c := srv.StartChronyd(t, ChronyOptions{AllAddresses: true})
+	ask("chronyd", x4)
+	ask("chronyd", x6)
+	c.Proc.Stop()
+	if _, err := NtpsecDir(); err != nil {
+		t.Log(err)
+		return
+	}
+	srv.StartNtpsec(t, NtpsecOptions{AllAddresses: true})
+	ask("ntpd", x4)
+	ask("ntpd", x6)
+}
