@@ -10,7 +10,8 @@
 # tshark's dissection of a tcpdump capture. Also kills the collector with
 # SIGKILL mid-traffic and checks that the counts survive the restart.
 #
-# Needs root (namespaces, capture). Run by `make test` after `make build`.
+# Needs root (namespaces, capture); as another user it says so and skips.
+# Run by `make test` after `make build`.
 #   scripts/e2e.sh                  run everything
 #   scripts/e2e.sh -run 'TestEndToEnd/chrony'   pass go test flags through
 # Environment:
@@ -23,8 +24,9 @@ cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
 
 if [[ $EUID -ne 0 ]]; then
-	echo "e2e: needs root to create network namespaces and capture; run: sudo $0" >&2
-	exit 1
+	# Like the Go network tests: skipped, with the reason, for non-root.
+	echo "e2e: SKIPPED: needs root to create network namespaces and capture (sudo $0)" >&2
+	exit 0
 fi
 missing=()
 for bin in ip setpriv tcpdump tshark chronyd chronyc ntpdig ntpdate; do
