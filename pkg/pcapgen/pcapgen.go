@@ -254,12 +254,25 @@ func (g *gen) response(r *pendingResponse) error {
 
 // write frames payload in UDP, IP and the link layer and writes it.
 func (g *gen) write(at time.Time, src netip.Addr, sport uint16, dst netip.Addr, dport uint16, payload []byte) error {
-	b := g.buf[:0]
+	g.buf = AppendFrame(g.buf[:0], g.cfg.Link, g.cfg.VLAN, src, sport, dst, dport, payload)
+	if g.sum.Packets == 0 {
+		g.sum.First = at
+	}
+	g.sum.Last = at
+	g.sum.Packets++
+	return g.pw.WritePacket(at, g.buf, len(g.buf))
+}
+
+// AppendFrame appends a UDP datagram from src:sport to dst:dport carrying
+// payload, with valid IPv4/IPv6 and UDP headers and checksums, framed for
+// link (Ethernet, with an 802.1Q tag when vlan is not 0, or Linux cooked
+// v2). src and dst must be of the same family.
+func AppendFrame(b []byte, link frame.LinkType, vlan uint16, src netip.Addr, sport uint16, dst netip.Addr, dport uint16, payload []byte) []byte {
 	etherType := uint16(0x0800)
 	if src.Is6() {
 		etherType = 0x86dd
 	}
-	switch g.cfg.Link {
+	switch link {
 	case frame.LinkLinuxSLL2:
 		b = binary.BigEndian.AppendUint16(b, etherType)
 		b = append(b, 0, 0)                     // reserved
@@ -270,9 +283,9 @@ func (g *gen) write(at time.Time, src netip.Addr, sport uint16, dst netip.Addr, 
 	default:
 		b = append(b, 2, 0, 0, 0, 0, 2) // destination MAC
 		b = append(b, 2, 0, 0, 0, 0, 1) // source MAC
-		if g.cfg.VLAN != 0 {
+		if vlan != 0 {
 			b = binary.BigEndian.AppendUint16(b, 0x8100)
-			b = binary.BigEndian.AppendUint16(b, g.cfg.VLAN&0x0fff)
+			b = binary.BigEndian.AppendUint16(b, vlan&0x0fff)
 		}
 		b = binary.BigEndian.AppendUint16(b, etherType)
 	}
@@ -313,13 +326,7 @@ func (g *gen) write(at time.Time, src netip.Addr, sport uint16, dst netip.Addr, 
 		c = 0xffff
 	}
 	binary.BigEndian.PutUint16(b[udpStart+6:], c)
-	g.buf = b
-	if g.sum.Packets == 0 {
-		g.sum.First = at
-	}
-	g.sum.Last = at
-	g.sum.Packets++
-	return g.pw.WritePacket(at, b, len(b))
+	return b
 }
 
 func sum(b []byte, s uint32) uint32 {

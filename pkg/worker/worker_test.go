@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
+	"github.com/ntp-monitor/ntp-monitor/pkg/frame/pcapfile"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
 	"github.com/ntp-monitor/ntp-monitor/pkg/pcapgen"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
@@ -351,5 +352,74 @@ func TestTruncatedCaptureFile(t *testing.T) {
 	got := c.sessions()
 	if len(got) == 0 || uint64(len(got)) != sum.Pairing.Sessions()+sum.Pairing.OtherModes || sum.Sender.Acked != uint64(len(got)) {
 		t.Fatalf("collector has %d sessions; pairing %+v; sender %+v", len(got), sum.Pairing, sum.Sender)
+	}
+}
+
+// TestMalformedPackets: damaged frames and NTP payloads are counted by
+// kind, never fatal, and the good packets around them still pair.
+func TestMalformedPackets(t *testing.T) {
+	cli, srv := netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("192.0.2.1")
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	tx := ntp.FromTime(t0)
+	req := ntp.AppendPacket(nil, &ntp.Packet{Version: 4, Mode: ntp.ModeClient, Transmit: tx})
+	resp := ntp.AppendPacket(nil, &ntp.Packet{Version: 4, Mode: ntp.ModeServer, Stratum: 2, Originate: tx, Receive: tx + 1000, Transmit: tx + 2000})
+	v0 := append([]byte(nil), req...)
+	v0[0] = 0<<3 | 3
+	v7 := append([]byte(nil), req...)
+	v7[0] = 7<<3 | 3
+	// A request with 30 bytes after the header: neither an extension
+	// field nor a MAC. Its header is whole, so it is still paired.
+	badExt := append(ntp.AppendPacket(nil, &ntp.Packet{Version: 4, Mode: ntp.ModeClient, Transmit: tx + 5}), make([]byte, 30)...)
+
+	path := filepath.Join(t.TempDir(), "bad.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := pcapfile.NewWriter(f, int(frame.LinkEthernet), 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0
+	write := func(src netip.Addr, sport uint16, dst netip.Addr, dport uint16, payload []byte, cut int) {
+		b := pcapgen.AppendFrame(nil, frame.LinkEthernet, 0, src, sport, dst, dport, payload)
+		at = at.Add(time.Millisecond)
+		if err := w.WritePacket(at, b[:len(b)-cut], len(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(cli, 40000, srv, 123, req, 0)
+	write(cli, 40001, srv, 123, req[:20], 0) // NTP header cut short
+	write(cli, 40002, srv, 123, v0, 0)
+	write(cli, 40003, srv, 123, v7, 0)
+	write(cli, 40004, srv, 123, req, 10) // captured short of the UDP length
+	write(cli, 40005, srv, 123, badExt, 0)
+	write(srv, 123, cli, 40000, resp, 0)
+	write(cli, 40006, srv, 123, nil, 0) // empty UDP payload
+	f.Close()
+
+	c := newCollector(t)
+	sum := runFile(t, c, path, Config{})
+	want := DecodeErrors{Truncated: 1, NTPShort: 2, NTPVersion: 2, NTPExtension: 1}
+	if sum.Decode != want || sum.Packets != 8 {
+		t.Fatalf("decode errors %+v over %d packets, want %+v over 8", sum.Decode, sum.Packets, want)
+	}
+	got := c.sessions()
+	if len(got) != 2 {
+		t.Fatalf("%d sessions, want the answered request and the one with a bad extension", len(got))
+	}
+	for _, s := range got {
+		switch s.ClientPort {
+		case 40000:
+			if !s.Answered || s.Total != 0.006 {
+				t.Errorf("answered session %+v", s)
+			}
+		case 40005:
+			if s.Answered || s.PacketLength != 78 {
+				t.Errorf("bad-extension session %+v", s)
+			}
+		default:
+			t.Errorf("session from port %d", s.ClientPort)
+		}
 	}
 }
