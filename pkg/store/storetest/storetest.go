@@ -19,16 +19,18 @@ var Base = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // Server is the address the generated clients talk to.
 var Server = netip.MustParseAddr("192.0.2.1")
 
-// Client returns the i-th of a set of distinct client addresses: IPv4 from
-// 198.51.100.0/24 upwards for even i, IPv6 in 2001:db8::/32 for odd i.
+// Client returns the i-th of a set of distinct client addresses, half IPv4
+// and half IPv6: even i from 198.18.0.0/15 (the range set aside for
+// benchmarks) while it lasts, odd i and the even ones beyond it from
+// 2001:db8::/32. The addresses are only ever stored, never sent to.
 func Client(i int) netip.Addr {
-	if i%2 == 0 {
-		n := uint32(i / 2)
-		return netip.AddrFrom4([4]byte{198, 51, byte(100 + n>>16), byte(n)}).WithZone("")
+	n := uint32(i / 2)
+	if i%2 == 0 && n < 1<<17 {
+		return netip.AddrFrom4([4]byte{198, 18 + byte(n>>16), byte(n >> 8), byte(n)})
 	}
 	var b [16]byte
 	b[0], b[1], b[2], b[3] = 0x20, 0x01, 0x0d, 0xb8
-	n := uint32(i / 2)
+	b[5] = byte(i % 2) // 2001:db8:0::/48 for even i, 2001:db8:1::/48 for odd
 	b[12], b[13], b[14], b[15] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	return netip.AddrFrom16(b)
 }
