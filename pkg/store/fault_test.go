@@ -92,7 +92,7 @@ func counted(t *testing.T, s *Store) int64 {
 // and writes nothing, the store stays usable, and once space is freed the
 // very same batch commits with nothing lost or doubled.
 func TestDiskFull(t *testing.T) {
-	dir := mountTmpfs(t, "8m")
+	dir := mountTmpfs(t, "64m")
 	s := openAt(t, filepath.Join(dir, "ntp.db"), Options{})
 	ctx := context.Background()
 
@@ -148,7 +148,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 
 	remount(t, dir, "ro")
 	for _, p := range []string{filepath.Join(dir, "ntp.db"), filepath.Join(dir, "data", "ntp.db")} {
-		_, err := Open(ctx, p, Options{})
+		_, err := Open(ctx, p, quiet(t, Options{}))
 		if !errors.Is(err, ErrReadOnly) {
 			t.Errorf("Open(%s) on a read-only mount = %v, want ErrReadOnly", p, err)
 		} else {
@@ -158,7 +158,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 
 	remount(t, dir, "rw")
 	path := filepath.Join(dir, "data", "ntp.db")
-	s, err := Open(ctx, path, Options{})
+	s, err := Open(ctx, path, quiet(t, Options{}))
 	if err != nil {
 		t.Fatalf("Open after remounting rw: %v", err)
 	}
@@ -171,7 +171,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 
 	// An existing database on a file system that is now read-only.
 	remount(t, dir, "ro")
-	_, err = Open(ctx, path, Options{})
+	_, err = Open(ctx, path, quiet(t, Options{}))
 	if !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Open of an existing database on a read-only mount = %v, want ErrReadOnly", err)
 	} else {
@@ -195,10 +195,10 @@ func TestUnwritableDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o755) })
-	if _, err := Open(context.Background(), filepath.Join(dir, "ntp.db"), Options{}); !errors.Is(err, ErrReadOnly) {
+	if _, err := Open(context.Background(), filepath.Join(dir, "ntp.db"), quiet(t, Options{})); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Open in a 0555 directory = %v, want ErrReadOnly", err)
 	}
-	if _, err := Open(context.Background(), filepath.Join(dir, "sub", "ntp.db"), Options{}); !errors.Is(err, ErrReadOnly) {
+	if _, err := Open(context.Background(), filepath.Join(dir, "sub", "ntp.db"), quiet(t, Options{})); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("Open under a 0555 directory = %v, want ErrReadOnly", err)
 	}
 }
@@ -208,7 +208,7 @@ func TestPathUnderAFile(t *testing.T) {
 	if err := os.WriteFile(f, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Open(context.Background(), filepath.Join(f, "ntp.db"), Options{})
+	_, err := Open(context.Background(), filepath.Join(f, "ntp.db"), quiet(t, Options{}))
 	if err == nil || !strings.Contains(err.Error(), "create database directory") {
 		t.Errorf("Open under a regular file = %v", err)
 	}
@@ -229,7 +229,7 @@ func TestCorruptedFile(t *testing.T) {
 			}
 		}, Options{}},
 		{"damaged pages", func(t *testing.T, path string) {
-			s, err := Open(ctx, path, Options{})
+			s, err := Open(ctx, path, quiet(t, Options{}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -254,7 +254,7 @@ func TestCorruptedFile(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "ntp.db")
 			tc.corrupt(t, path)
 			pending := batchOf("w", 1, 40, 5)
-			_, err := Open(ctx, path, tc.opts)
+			_, err := Open(ctx, path, quiet(t, tc.opts))
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Open = %v, want ErrCorrupt", err)
 			}

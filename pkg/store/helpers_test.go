@@ -22,10 +22,7 @@ func openTest(t testing.TB, opts Options) *Store {
 
 func openAt(t testing.TB, path string, opts Options) *Store {
 	t.Helper()
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
-	}
-	s, err := Open(context.Background(), path, opts)
+	s, err := Open(context.Background(), path, quiet(t, opts))
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
@@ -35,6 +32,15 @@ func openAt(t testing.TB, path string, opts Options) *Store {
 		}
 	})
 	return s
+}
+
+// quiet sends the store's log to the test's output, shown only for failing
+// tests or with -v.
+func quiet(t testing.TB, opts Options) Options {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
+	return opts
 }
 
 // sess builds a session from a client address, a capture time in seconds

@@ -201,7 +201,7 @@ func TestMigrateFailureRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
-	_, err = Open(context.Background(), path, Options{})
+	_, err = Open(context.Background(), path, quiet(t, Options{}))
 	if err == nil || !strings.Contains(err.Error(), "0002_monitored_interfaces.sql") {
 		t.Fatalf("Open = %v, want an error naming migration 0002", err)
 	}
@@ -221,7 +221,7 @@ func TestMigrateFailureRollsBack(t *testing.T) {
 
 func TestOpenNewerSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ntp.db")
-	s, err := Open(context.Background(), path, Options{})
+	s, err := Open(context.Background(), path, quiet(t, Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestOpenNewerSchema(t *testing.T) {
 	}
 	s.Close()
 
-	_, err = Open(context.Background(), path, Options{})
+	_, err = Open(context.Background(), path, quiet(t, Options{}))
 	if !errors.Is(err, ErrNewerSchema) {
 		t.Fatalf("Open = %v, want ErrNewerSchema", err)
 	}

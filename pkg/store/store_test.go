@@ -176,7 +176,7 @@ func TestConcurrentReaders(t *testing.T) {
 // TestReopen checks that rows and high-water marks survive Close and Open.
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a", "b", "ntp.db") // directories created
-	s, err := Open(context.Background(), path, Options{Synchronous: SynchronousFull})
+	s, err := Open(context.Background(), path, quiet(t, Options{Synchronous: SynchronousFull}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestOddPaths(t *testing.T) {
 	for _, name := range []string{"with space/ntp.db", "q?x=1/ntp.db", "pct%41/ntp#1.db", "ünï/ntp.db", "rel"} {
 		dir := t.TempDir()
 		path := filepath.Join(dir, name)
-		s, err := Open(context.Background(), path, Options{})
+		s, err := Open(context.Background(), path, quiet(t, Options{}))
 		if err != nil {
 			t.Errorf("Open(%q): %v", name, err)
 			continue
@@ -218,13 +218,13 @@ func TestOddPaths(t *testing.T) {
 }
 
 func TestOpenOptions(t *testing.T) {
-	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), Options{Synchronous: "OFF"}); err == nil {
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), quiet(t, Options{Synchronous: "OFF"})); err == nil {
 		t.Error("Open accepted synchronous OFF")
 	}
-	if _, err := Open(context.Background(), "", Options{}); err == nil {
+	if _, err := Open(context.Background(), "", quiet(t, Options{})); err == nil {
 		t.Error("Open accepted an empty path")
 	}
-	if _, err := Open(context.Background(), t.TempDir(), Options{}); err == nil {
+	if _, err := Open(context.Background(), t.TempDir(), quiet(t, Options{})); err == nil {
 		t.Error("Open accepted a directory as the database file")
 	}
 	for _, sync := range []string{SynchronousNormal, SynchronousFull, "full"} {
