@@ -25,4 +25,4 @@ go build -o bin/loadgen ./scripts/loadgen
 
 echo "== ntp-collector end to end: $(nproc) cores, $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 bin/loadgen -collector "$BIN" -conns "$CONNS" -clients "$CLIENTS" -batch-sizes 100 -sessions "$SMALL_SESSIONS"
-bin/loadgen -collector "$BIN" -conns "$CONNS" -clients "$CLIENTS" -batch-sizes 1000,10000,100000 -sessions "$SESSIONS" | tail -n +2
+bin/loadgen -collector "$BIN" -conns "$CONNS" -clients "$CLIENTS" -batch-sizes 1000,10000,100000 -sessions "$SESSIONS" | tail -n +3
