@@ -50,8 +50,8 @@ const (
 	DefaultExportLimit = 10_000_000
 	// DefaultStatsMaxAge is how long interface statistics are served from
 	// the last computation before a new one starts. The computation reads
-	// the whole table (about 6 s of one core for 1,000,000 clients on a
-	// small machine), so it is kept to about one a minute.
+	// the whole table twice (about 3.5 s of CPU for 1,000,000 clients on a
+	// 2-core machine), so it is kept to about one a minute.
 	DefaultStatsMaxAge = time.Minute
 	// DefaultCountMaxAge is how long a list total is reused per filter.
 	DefaultCountMaxAge = 5 * time.Second
