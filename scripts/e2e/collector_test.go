@@ -411,6 +411,7 @@ func (c *collector) compare(ctx context.Context, t *testing.T, m *mismatches, s 
 	for a, r := range rows {
 		compareLast(m, a, r, w.last[a])
 	}
+	c.compareInterface(ctx, t, m, s.net.Bridge, want, w)
 	truncated := 0
 	for _, wc := range w.counts {
 		truncated += wc.Truncated
@@ -428,6 +429,66 @@ func (c *collector) compare(ctx context.Context, t *testing.T, m *mismatches, s 
 		m.check(de == want, fmt.Sprintf("worker decode errors (%d truncated payloads + %d frames over the %d-byte snaplen)", truncated, want-truncated, workerSnaplen),
 			de, want, "api", "tshark")
 	}
+}
+
+// compareInterface checks the interface statistics endpoint against the
+// wire's totals over the clients that have a row.
+func (c *collector) compareInterface(ctx context.Context, t *testing.T, m *mismatches, iface string, want map[netip.Addr]*counts, w *fromWire) {
+	t.Helper()
+	var v struct {
+		Data []struct {
+			Name       string         `json:"interface_name"`
+			Clients    int            `json:"clients"`
+			Sessions   int            `json:"sessions"`
+			Answered   int            `json:"answered"`
+			Unanswered int            `json:"unanswered"`
+			KoD        int            `json:"kod"`
+			WithKoD    int            `json:"clients_with_kod"`
+			OtherModes map[string]int `json:"other_mode_packets"`
+			Versions   map[string]int `json:"ntp_versions"`
+		} `json:"data"`
+	}
+	st, raw, err := c.api(ctx, "GET", "/api/ntp/history/interfaces/statistics", nil, &v)
+	if err != nil || st != http.StatusOK {
+		t.Errorf("interface statistics: %d %s %v", st, raw, err)
+		return
+	}
+	var tot counts
+	withKoD := 0
+	versions := map[string]int{}
+	for a, cc := range want {
+		tot.Requests += cc.Requests
+		tot.Answered += cc.Answered
+		tot.Unanswered += cc.Unanswered
+		tot.KoD += cc.KoD
+		tot.Mode6 += cc.Mode6
+		if cc.KoD > 0 {
+			withKoD++
+		}
+		versions[fmt.Sprint(w.last[a].req.VN)]++
+	}
+	for _, d := range v.Data {
+		if d.Name != iface {
+			continue
+		}
+		what := func(f string) string { return "interface " + iface + " " + f }
+		m.check(d.Clients == len(want), what("clients"), d.Clients, len(want), "api", "tshark")
+		m.check(d.Sessions == tot.Requests, what("sessions"), d.Sessions, tot.Requests, "api", "tshark")
+		m.check(d.Answered == tot.Answered, what("answered"), d.Answered, tot.Answered, "api", "tshark")
+		m.check(d.Unanswered == tot.Unanswered, what("unanswered"), d.Unanswered, tot.Unanswered, "api", "tshark")
+		m.check(d.KoD == tot.KoD, what("kod"), d.KoD, tot.KoD, "api", "tshark")
+		m.check(d.WithKoD == withKoD, what("clients_with_kod"), d.WithKoD, withKoD, "api", "tshark")
+		m.check(d.OtherModes["6"] == tot.Mode6, what("mode 6 packets"), d.OtherModes["6"], tot.Mode6, "api", "tshark")
+		gotV := map[string]int{}
+		for k, n := range d.Versions {
+			if n != 0 {
+				gotV[k] = n
+			}
+		}
+		m.check(fmt.Sprint(gotV) == fmt.Sprint(versions), what("clients by last NTP version"), gotV, versions, "api", "tshark")
+		return
+	}
+	m.check(false, "interface "+iface+" in interface statistics", "absent", "present", "api", "tshark")
 }
 
 // compareLast checks the row's "last packet" columns against tshark's
