@@ -6,8 +6,11 @@
 //
 // Everything a test creates has a name unique to the run and is removed by
 // t.Cleanup on every exit path, processes first (by PID), then namespaces,
-// veths and the bridge. Only documentation addresses are used: hosts get
-// 192.0.2.X/24 and 2001:db8:0:1::X/64.
+// veths and the bridge. A test binary that dies without running its
+// cleanups (killed, or ended by go test -timeout) leaves a record in
+// /run/ntp-monitor-testnet, and the next New removes what it left. Only
+// documentation addresses are used: hosts get 192.0.2.X/24 and
+// 2001:db8:0:1::X/64.
 //
 // Typical use:
 //
@@ -113,10 +116,16 @@ func New(t testing.TB) *Net {
 	}
 	id := hex.EncodeToString(b[:])
 	n := &Net{Bridge: "nm" + id + "br", ID: id, t: t, nextAddr: firstHostOctet}
-	t.Cleanup(n.teardown)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if reaped, err := reapStale(ctx); len(reaped) > 0 || err != nil {
+		t.Logf("testnet: removed what dead test processes left behind: %v (errors: %v)", reaped, err)
+	}
+	if err := n.record("owner", os.Getpid()); err != nil {
+		t.Fatalf("testnet: record in %s: %v", stateDir, err)
+	}
+	t.Cleanup(n.teardown)
 	steps := [][]string{
 		{"link", "add", n.Bridge, "type", "bridge"},
 	}
@@ -328,6 +337,10 @@ func (n *Net) StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
 	n.procs = append(n.procs, p)
 	n.mu.Unlock()
 	t.Cleanup(p.Stop)
+	if err := n.record("proc", cmd.Process.Pid); err != nil {
+		// The process may already have exited; it then needs no reaping.
+		t.Logf("testnet: record pid %d: %v", cmd.Process.Pid, err)
+	}
 	return p
 }
 
@@ -419,7 +432,9 @@ func (n *Net) teardown() {
 	}
 	if err := errors.Join(errs...); err != nil {
 		n.t.Errorf("testnet: teardown: %v", err)
+		return
 	}
+	n.forget()
 }
 
 func nsExists(ns string) bool {

@@ -1,13 +1,16 @@
 package testnet
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -342,4 +345,83 @@ func TestAllAddresses(t *testing.T) {
 	srv.StartNtpsec(t, NtpsecOptions{AllAddresses: true})
 	ask("ntpd", x4)
 	ask("ntpd", x6)
+}
+
+// gone reports whether pid has exited (a zombie counts as exited: its
+// parent, not the test, reaps it).
+func gone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// TestReapAfterKill runs a test binary that builds a Net with a daemon and
+// a root-namespace process, kills it with SIGKILL so that no cleanup runs,
+// and checks that the next reap removes everything it left.
+func TestReapAfterKill(t *testing.T) {
+	if os.Getenv("TESTNET_REAP_CHILD") == "1" {
+		n := New(t)
+		h := n.AddHost("x")
+		c := h.StartChronyd(t, ChronyOptions{})
+		p := n.StartCmd(t, exec.Command("sleep", "300"))
+		fmt.Printf("READY %s %d %d\n", n.ID, c.Proc.Cmd.Process.Pid, p.Cmd.Process.Pid)
+		time.Sleep(time.Minute)
+		return
+	}
+	Require(t)
+	requireBin(t, "chronyd")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestReapAfterKill$", "-test.v")
+	cmd.Env = append(os.Environ(), "TESTNET_REAP_CHILD=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	var pids [2]int
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "READY %s %d %d", &id, &pids[0], &pids[1]); err == nil {
+			break
+		}
+	}
+	if id == "" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child never got ready: %v", sc.Err())
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if len(leftovers(t, id)) == 0 {
+		t.Fatalf("the killed child left nothing behind to reap: the test proves nothing")
+	}
+	// Another test binary's New may reap it first: judge by the result.
+	reaped, err := reapStale(ctx)
+	t.Logf("reaped %v (errors: %v)", reaped, err)
+	if err != nil && slices.Contains(reaped, id) {
+		t.Errorf("reapStale: %v", err)
+	}
+	if left := leftovers(t, id); len(left) > 0 {
+		t.Errorf("left behind after reaping:\n%s", strings.Join(left, "\n"))
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for _, pid := range pids {
+		for !gone(pid) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !gone(pid) {
+			t.Errorf("process %d still running after reaping", pid)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(stateDir, id)); err == nil {
+		t.Errorf("record %s still in %s", id, stateDir)
+	}
 }
