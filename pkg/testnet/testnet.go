@@ -27,11 +27,21 @@
 //	}
 //
 // Capturing: the bridge has no address and IPv6 disabled, so it carries only
-// the hosts' traffic. A Linux bridge passes frames between two ports up to
-// its own device only while it floods them or while the bridge device is in
-// promiscuous mode, so capture on Net.Bridge with promiscuous mode on (the
-// libpcap and tcpdump default), or on a host's Peer, which sees every frame
-// to and from that host whatever the mode.
+// the hosts' traffic. A Linux bridge hands the frames it forwards between
+// two ports to its own device, where a capture sees them, only while it
+// floods them (MAC not learned yet) or while the device is in promiscuous
+// mode: a non-promiscuous capture on Net.Bridge (tcpdump -p) sees nothing
+// once the hosts have talked. So capture on Net.Bridge in promiscuous mode
+// (the libpcap and tcpdump default), or on a host's Peer, which sees every
+// frame to and from that host whatever the mode.
+//
+// What else is here: Host.Command, Run and Start run programs in a
+// namespace, Net.StartCmd tracks a root-namespace process (a collector,
+// tcpdump) the same way; Host.AddAddr adds an address nothing listens on;
+// Host.ListenUDP and SendUDP send hand-made packets (NTPRequest,
+// ControlRequest build them); StartChronyd/Clients and StartNtpsec/MRUList
+// give a server and its own view of its clients; ChronyQuery, Ntpdig and
+// Ntpdate are one-shot clients.
 //
 // No NTP program started here can set the host clock: every command runs
 // under setpriv with CAP_SYS_TIME removed from the bounding and inheritable
