@@ -371,7 +371,7 @@ func (c *conn) hello(br *bufio.Reader, dec *wire.Decoder, m *wire.Message) bool 
 		c.reject("invalid token")
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HelloTimeout)
+	ctx, cancel := context.WithTimeout(s.stopCtx, s.cfg.HelloTimeout)
 	storeHW, err := s.st.HighWater(ctx, h.WorkerID)
 	cancel()
 	if err != nil {

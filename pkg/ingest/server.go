@@ -131,6 +131,8 @@ type Server struct {
 	// writer drains what is queued.
 	stopping    atomic.Bool
 	stopReading chan struct{}
+	stopCtx     context.Context // cancelled when shutdown begins
+	stopCancel  context.CancelFunc
 	readers     sync.WaitGroup
 	ackers      sync.WaitGroup
 
@@ -187,7 +189,10 @@ func (s *Server) count(k kind) { s.errs[k].Add(1) }
 // New returns a Server that writes into st. It does not listen yet.
 func New(cfg Config, st *store.Store) *Server {
 	cfg.SetDefaults()
+	stopCtx, stopCancel := context.WithCancel(context.Background())
 	return &Server{
+		stopCtx:     stopCtx,
+		stopCancel:  stopCancel,
 		cfg:         cfg,
 		st:          st,
 		started:     time.Now(),
@@ -275,6 +280,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	// Stop reading: wake every reader blocked on the socket or on the queue.
 	s.stopping.Store(true)
 	close(s.stopReading)
+	s.stopCancel()
 	s.mu.Lock()
 	for c := range s.conns {
 		c.nc.SetReadDeadline(time.Now())
