@@ -70,7 +70,22 @@ func BenchmarkCommit(b *testing.B) {
 	}
 }
 
+// BenchmarkCommitSyncBehind is NORMAL commits with Store.Sync run in the
+// background after each, one at a time, the way a writer that acknowledges
+// only durable batches would overlap the disk flush with the next batch.
+func BenchmarkCommitSyncBehind(b *testing.B) {
+	for _, size := range []int{100, 1000, 10000, 50000} {
+		b.Run(fmt.Sprintf("sessions=%d", size), func(b *testing.B) {
+			benchCommitOpts(b, SynchronousNormal, size, true)
+		})
+	}
+}
+
 func benchCommit(b *testing.B, sync string, size int) {
+	benchCommitOpts(b, sync, size, false)
+}
+
+func benchCommitOpts(b *testing.B, sync string, size int, syncBehind bool) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(benchDir(b), "ntp.db"), Options{
 		Synchronous: sync,
@@ -99,6 +114,8 @@ func benchCommit(b *testing.B, sync string, size int) {
 
 	cpu0 := cpuTime()
 	lat := make(storetest.Latencies, 0, b.N)
+	synced := make(chan error, 1)
+	synced <- nil
 	var rows, sessions int
 	var total time.Duration
 	b.ResetTimer()
@@ -115,11 +132,20 @@ func benchCommit(b *testing.B, sync string, size int) {
 		if _, err := s.Commit(ctx, batch); err != nil {
 			b.Fatal(err)
 		}
+		if syncBehind {
+			if err := <-synced; err != nil { // the previous batch's flush
+				b.Fatal(err)
+			}
+			go func() { synced <- s.Sync() }()
+		}
 		d := time.Since(start)
 		lat = append(lat, d)
 		total += d
 		rows += batch.Rows()
 		sessions += batch.Len()
+	}
+	if err := <-synced; err != nil {
+		b.Fatal(err)
 	}
 	b.StopTimer()
 	// Process CPU time, batch building included, per commit: unlike the

@@ -283,3 +283,21 @@ func TestMonitored(t *testing.T) {
 		t.Errorf("second DeleteMonitored(eth0) = %v, %v", ok, err)
 	}
 }
+
+func TestSync(t *testing.T) {
+	s := openTest(t, Options{Synchronous: SynchronousNormal})
+	if err := s.Sync(); err != nil {
+		t.Fatalf("Sync on a new store: %v", err)
+	}
+	commitAll(t, s, "w", 1, sess("198.51.100.1", 1))
+	if _, err := os.Stat(s.Path() + "-wal"); err != nil {
+		t.Fatalf("no WAL after a commit: %v", err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatalf("Sync after a commit: %v", err)
+	}
+	gone := &Store{path: filepath.Join(t.TempDir(), "missing", "ntp.db")}
+	if err := gone.Sync(); err == nil {
+		t.Error("Sync of a missing database succeeded")
+	}
+}
