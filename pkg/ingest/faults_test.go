@@ -263,8 +263,8 @@ func TestWorkerStatsKept(t *testing.T) {
 // session is committed exactly once.
 func TestCommitRetryWithBackpressure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ntp_clients.db")
-	const queue, batch = 50, 10
-	h := startOn(t, ingest.Config{QueueSize: queue, BatchSize: batch, BatchInterval: 10 * time.Millisecond, StuckAfter: 300 * time.Millisecond},
+	const queue, batch, maxBatch = 50, 10, 20
+	h := startOn(t, ingest.Config{QueueSize: queue, BatchSize: batch, MaxBatchSize: maxBatch, BatchInterval: 10 * time.Millisecond, StuckAfter: 300 * time.Millisecond},
 		path, store.Options{BusyTimeout: 20 * time.Millisecond})
 	c := connect(t, h.addr, "w-locked")
 	ss := storetest.Sessions(3000, 2000, 9)
@@ -302,10 +302,14 @@ func TestCommitRetryWithBackpressure(t *testing.T) {
 	if c.Acked() != 5 {
 		t.Errorf("acked %d while the database was locked, want 5", c.Acked())
 	}
-	// Beyond the queue: one batch committing, one filling, and the one
-	// session the reader holds.
-	if max := uint64(5 + queue + 2*batch + 1); snap.TotalReceived > max {
+	// Beyond the queue: one batch committing, one filled up to maxBatch
+	// while it waits, and the one session the reader holds.
+	if max := uint64(5 + queue + batch + maxBatch + 1); snap.TotalReceived > max {
 		t.Errorf("received %d sessions while the writer was stuck, want at most %d: the reader did not stop", snap.TotalReceived, max)
+	}
+	// Group commit: the waiting batch took sessions past batch-size.
+	if min := uint64(5 + queue + batch + maxBatch); snap.TotalReceived < min {
+		t.Errorf("received %d sessions with a full queue, want at least %d: the waiting batch did not grow to max-batch-size", snap.TotalReceived, min)
 	}
 	if snap.LastCommitError == "" {
 		t.Error("LastCommitError empty while commits fail")

@@ -41,8 +41,15 @@ type Config struct {
 	// MaxConnections caps open connections; further peers get an error
 	// line and are closed. Default 256.
 	MaxConnections int
-	// BatchSize closes a batch at this many sessions. Default 100.
+	// BatchSize closes a batch at this many sessions. Default 100. While
+	// the previous batch is still committing, the next one keeps filling
+	// up to MaxBatchSize: a busy disk then writes more per transaction
+	// instead of pushing back on the workers (group commit).
 	BatchSize int
+	// MaxBatchSize bounds that growth. Default max(BatchSize, 10000); keep
+	// it well below the workers' --spool, which holds every unacknowledged
+	// session.
+	MaxBatchSize int
 	// BatchInterval closes a batch this long after its first session.
 	// Default 5s.
 	BatchInterval time.Duration
@@ -85,6 +92,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.BatchInterval <= 0 {
 		c.BatchInterval = 5 * time.Second
+	}
+	if c.MaxBatchSize < c.BatchSize {
+		c.MaxBatchSize = max(c.BatchSize, 10000)
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = max(10000, c.BatchSize)

@@ -36,20 +36,38 @@ func (s *Server) runWriter(drainBy <-chan time.Time) error {
 	go func() { committed <- s.runCommitter(commitQ, spare) }()
 
 	cur := newPending()
-	size := s.cfg.BatchSize
+	size, maxSize := s.cfg.BatchSize, s.cfg.MaxBatchSize
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var timerC <-chan time.Time
 	due := false // the batch interval has passed for cur
 	queue := s.queue
 	for queue != nil {
-		full := cur.b.Len() >= size
+		n := cur.b.Len()
+		ready := n >= size || (due && n > 0)
+		if ready {
+			// Hand the batch over at once when the committer is idle.
+			select {
+			case commitQ <- cur:
+				cur = <-spare
+				timer.Stop()
+				timerC, due = nil, false
+				continue
+			default:
+			}
+		}
+		// The committer is busy (or the batch is not ready): keep folding,
+		// up to maxSize once the batch has reached size.
+		limit := size
+		if n >= size {
+			limit = maxSize
+		}
 		var sendC chan<- *pending
-		if full || (due && cur.b.Len() > 0) {
+		if ready {
 			sendC = commitQ
 		}
 		recvC := queue
-		if full {
+		if n >= limit {
 			recvC = nil
 		}
 		select {
@@ -69,7 +87,7 @@ func (s *Server) runWriter(drainBy <-chan time.Time) error {
 			s.fold(cur, &it)
 			// Take whatever else is queued without a select per session.
 		more:
-			for cur.b.Len() < size {
+			for cur.b.Len() < limit {
 				select {
 				case it, ok := <-queue:
 					if !ok {
