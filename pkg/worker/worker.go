@@ -65,7 +65,11 @@ type Config struct {
 
 // DecodeErrors counts packets that did not decode, by kind.
 type DecodeErrors struct {
-	Truncated   uint64 // frame or headers cut short (snaplen, damage)
+	Truncated uint64 // frame or headers cut short (snaplen, damage)
+	// Cut counts datagrams that the snaplen cut after the UDP header. They
+	// are not errors: the NTP header in the captured part is decoded and
+	// paired, and packet_length still reports the whole datagram.
+	Cut         uint64
 	Unsupported uint64 // link type or EtherType not decoded
 	Fragment    uint64 // IP fragments without the whole UDP datagram
 	NotUDP      uint64
@@ -335,8 +339,15 @@ func (w *Worker) loop(ctx context.Context, senderDone <-chan struct{}, senderErr
 
 // handle decodes one packet and feeds it to the table.
 func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
+	cut := false
 	if err := frame.Decode(link, data, &w.fr); err != nil {
+		// A datagram cut by the snaplen still carries the NTP header (the
+		// default snaplen keeps 48 bytes of NTP behind any header stack):
+		// long mode 6 replies and extension fields are cut routinely.
+		cut = errors.Is(err, frame.ErrTruncated) && w.fr.Length > len(w.fr.Payload) && len(w.fr.Payload) > 0
 		switch {
+		case cut:
+			w.decode.Cut++
 		case errors.Is(err, frame.ErrTruncated):
 			w.decode.Truncated++
 		case errors.Is(err, frame.ErrFragment):
@@ -348,7 +359,9 @@ func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
 		default:
 			w.decode.Unsupported++
 		}
-		return
+		if !cut {
+			return
+		}
 	}
 	if err := ntp.Decode(w.fr.Payload, &w.msg); err != nil {
 		switch {
@@ -361,6 +374,9 @@ func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
 			w.decode.NTPShort++
 			return
 		}
+	}
+	if cut {
+		w.msg.Length = w.fr.Length
 	}
 	w.pkt.Time = ts
 	w.pkt.Src, w.pkt.Dst = w.fr.Src, w.fr.Dst
@@ -406,6 +422,7 @@ func (w *Worker) logSummary(s *Summary, flushErr error) {
 		"evicted", p.Evicted,
 		"abandoned_pending", s.Abandon,
 		"decode_errors", s.Decode.Total(),
+		"cut_by_snaplen", s.Decode.Cut,
 		"kernel_drops", s.Capture.Dropped,
 		"interface_drops", s.Capture.InterfaceDropped,
 		"sent", s.Sender.Sent,

@@ -215,19 +215,6 @@ type fromWire struct {
 	// requestsTo counts requests per client address and destination
 	// address, for the server's own view.
 	requestsTo map[[2]netip.Addr]int
-	// frameLens holds every frame's length on the wire.
-	frameLens []int
-}
-
-// longerThan counts the frames longer than n bytes on the wire.
-func (w *fromWire) longerThan(n int) int {
-	c := 0
-	for _, l := range w.frameLens {
-		if l > n {
-			c++
-		}
-	}
-	return c
 }
 
 type exchangeSeen struct {
@@ -257,7 +244,6 @@ func tally(pkts []pkt, port int) *fromWire {
 	resp := map[key]*pkt{}
 	for i := range pkts {
 		p := &pkts[i]
-		w.frameLens = append(w.frameLens, p.FrameLen)
 		if p.SrcPort == port && p.PayloadLen >= 48 && !p.Malformed && p.Mode == 4 {
 			k := key{netip.AddrPortFrom(p.Dst, uint16(p.DstPort)), p.OrgRaw}
 			if _, dup := resp[k]; !dup {
