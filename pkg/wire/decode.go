@@ -13,6 +13,10 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 )
 
+// MaxSeq is the largest sequence number: the store keeps seqs in SQLite's
+// signed 64-bit integers.
+const MaxSeq = math.MaxInt64
+
 // ErrSyntax is wrapped by every error about a line that is not a flat JSON
 // object of the expected shape.
 var ErrSyntax = errors.New("wire: malformed message")
@@ -220,14 +224,14 @@ func (d *Decoder) field(m *Message, seen *uint32, key []byte, kind int, val []by
 		}
 	case TypeWelcome:
 		if string(key) == "last_seq" {
-			v, err := uintField(key, kind, val, math.MaxUint64)
+			v, err := uintField(key, kind, val, MaxSeq)
 			m.Seq = v
 			*seen |= reqLastSeq
 			return err
 		}
 	case TypeAck:
 		if string(key) == "seq" {
-			v, err := uintField(key, kind, val, math.MaxUint64)
+			v, err := uintField(key, kind, val, MaxSeq)
 			m.Seq = v
 			*seen |= reqSeq
 			return err
@@ -249,7 +253,7 @@ func (d *Decoder) sessionField(m *Message, seen *uint32, key []byte, kind int, v
 	var i int64
 	switch string(key) {
 	case "seq":
-		m.Seq, err = uintField(key, kind, val, math.MaxUint64)
+		m.Seq, err = uintField(key, kind, val, MaxSeq)
 		if m.Seq == 0 && err == nil {
 			err = &FieldError{"seq", "must be at least 1"}
 		}

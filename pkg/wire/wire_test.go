@@ -82,7 +82,7 @@ func TestControlRoundTrip(t *testing.T) {
 	if err := d.Decode(AppendWelcome(nil, 7), &m); err != nil || m.Type != TypeWelcome || m.Seq != 7 {
 		t.Errorf("welcome: %v %+v", err, m)
 	}
-	if err := d.Decode(AppendAck(nil, 1<<60), &m); err != nil || m.Type != TypeAck || m.Seq != 1<<60 {
+	if err := d.Decode(AppendAck(nil, MaxSeq), &m); err != nil || m.Type != TypeAck || m.Seq != MaxSeq {
 		t.Errorf("ack: %v %+v", err, m)
 	}
 	if err := d.Decode(AppendError(nil, "bad token"), &m); err != nil || m.Type != TypeError || m.Error != "bad token" {
@@ -110,6 +110,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"trailing garbage", `{"type":"ack","seq":1} x`, ""},
 		{"missing seq", `{"type":"ack"}`, "seq"},
 		{"negative seq", `{"type":"ack","seq":-1}`, "seq"},
+		{"seq beyond the store's range", `{"type":"ack","seq":9223372036854775808}`, "seq"},
+		{"session seq beyond the store's range", strings.Replace(good, `"seq":1,`, `"seq":9223372036854775808,`, 1), "seq"},
 		{"seq zero", strings.Replace(good, `"seq":1,`, `"seq":0,`, 1), "seq"},
 		{"bad ip", strings.Replace(good, `"2001:db8::1"`, `"300.1.1.1"`, 1), "client_ip"},
 		{"ip as number", strings.Replace(good, `"2001:db8::1"`, `12`, 1), "client_ip"},
