@@ -44,6 +44,14 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "db", Value: "data/ntp_clients.db", EnvVars: []string{"NTP_DB"},
 				Usage: "SQLite database file; its directory is created"},
+			&cli.StringFlag{Name: "db-synchronous", Value: "full", EnvVars: []string{"NTP_DB_SYNCHRONOUS"},
+				Usage: "full: an acknowledged session survives power loss; normal: faster commits, the last ones may be lost on an OS crash",
+				Action: func(_ *cli.Context, v string) error {
+					if v := strings.ToLower(v); v != "full" && v != "normal" {
+						return fmt.Errorf("--db-synchronous %q: want full or normal", v)
+					}
+					return nil
+				}},
 			&cli.StringFlag{Name: "ingestion-host", Value: "127.0.0.1", EnvVars: []string{"NTP_INGESTION_HOST"},
 				Usage: "address the worker listener binds"},
 			&cli.IntFlag{Name: "ingestion-port", Value: 10000, EnvVars: []string{"NTP_INGESTION_PORT"},
@@ -112,7 +120,7 @@ func serve(c *cli.Context) error {
 
 	// A signal during the migrations does not interrupt them: the process
 	// stops right after, cleanly.
-	st, err := store.Open(context.WithoutCancel(ctx), c.String("db"), store.Options{Logger: log})
+	st, err := store.Open(context.WithoutCancel(ctx), c.String("db"), store.Options{Synchronous: c.String("db-synchronous"), Logger: log})
 	if err != nil {
 		return err
 	}

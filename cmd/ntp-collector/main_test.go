@@ -314,6 +314,7 @@ func TestStartupFaults(t *testing.T) {
 		{"bad log format", nil, []string{"--db", filepath.Join(dir, "b.db"), "--log-format", "xml"}, "--log-format"},
 		{"port out of range", nil, []string{"--db", filepath.Join(dir, "c.db"), "--ingestion-port", "70000"}, "--ingestion-port 70000"},
 		{"bad batch size from the environment", []string{"NTP_BATCH_SIZE=0"}, []string{"--db", filepath.Join(dir, "d.db")}, "--batch-size 0"},
+		{"bad synchronous level", []string{"NTP_DB_SYNCHRONOUS=off"}, []string{"--db", filepath.Join(dir, "e.db")}, "--db-synchronous"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
