@@ -46,7 +46,7 @@ type Config struct {
 	// up to MaxBatchSize: a busy disk then writes more per transaction
 	// instead of pushing back on the workers (group commit).
 	BatchSize int
-	// MaxBatchSize bounds that growth. Default max(BatchSize, 10000); keep
+	// MaxBatchSize bounds that growth. Default max(BatchSize, 50000); keep
 	// it well below the workers' --spool, which holds every unacknowledged
 	// session.
 	MaxBatchSize int
@@ -94,7 +94,7 @@ func (c *Config) SetDefaults() {
 		c.BatchInterval = 5 * time.Second
 	}
 	if c.MaxBatchSize < c.BatchSize {
-		c.MaxBatchSize = max(c.BatchSize, 10000)
+		c.MaxBatchSize = max(c.BatchSize, 50000)
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = max(10000, c.BatchSize)
