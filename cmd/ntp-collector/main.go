@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/collector"
 	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
@@ -97,7 +97,7 @@ var ingestDefaults = func() ingest.Config {
 }()
 
 func serve(c *cli.Context) error {
-	log, err := newLogger(c.String("log-level"), c.String("log-format"))
+	log, err := logging.New(os.Stderr, c.String("log-level"), c.String("log-format"))
 	if err != nil {
 		return err
 	}
@@ -183,21 +183,6 @@ func between(name string, lo, hi int) func(*cli.Context, int) error {
 		}
 		return nil
 	}
-}
-
-func newLogger(level, format string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	switch strings.ToLower(format) {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
-	}
-	return nil, errors.New("--log-format " + strconv.Quote(format) + ": want text or json")
 }
 
 // latestWorkerStats looks up, for the supervisor's status, the newest stats

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -20,6 +19,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
 	"github.com/ntp-monitor/ntp-monitor/pkg/worker"
@@ -131,16 +131,9 @@ func run(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: every setting is a flag (see --help)", c.Args().First())
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	var log *slog.Logger
-	if strings.EqualFold(c.String("log-format"), "json") {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	} else {
-		log = slog.New(slog.NewTextHandler(os.Stderr, opts))
+	log, err := logging.New(os.Stderr, c.String("log-level"), c.String("log-format"))
+	if err != nil {
+		return err
 	}
 	timeout, _ := seconds(c.String("timeout"))
 	statsInterval, _ := seconds(c.String("stats-interval"))
