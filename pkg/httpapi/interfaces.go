@@ -49,6 +49,23 @@ func (s *Server) interfaceName(c *gin.Context) (string, bool) {
 	return name, true
 }
 
+// interfaceRequest does what every /api/ntp/interfaces/:name endpoint does
+// first: refuse query parameters, check that a supervisor runs, validate the
+// name. It has answered the request when ok is false.
+func (s *Server) interfaceRequest(c *gin.Context) (sup Supervisor, name string, ok bool) {
+	if _, err := newQuery(c); err != nil {
+		badRequest(c, err)
+		return nil, "", false
+	}
+	if sup, ok = s.withSupervisor(c); !ok {
+		return nil, "", false
+	}
+	if name, ok = s.interfaceName(c); !ok {
+		return nil, "", false
+	}
+	return sup, name, true
+}
+
 // GET /api/ntp/interfaces
 func (s *Server) listInterfaces(c *gin.Context) {
 	if _, err := newQuery(c); err != nil {
@@ -72,15 +89,7 @@ func (s *Server) listInterfaces(c *gin.Context) {
 
 // POST /api/ntp/interfaces/:name/start
 func (s *Server) startInterface(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
-		badRequest(c, err)
-		return
-	}
-	sup, ok := s.withSupervisor(c)
-	if !ok {
-		return
-	}
-	name, ok := s.interfaceName(c)
+	sup, name, ok := s.interfaceRequest(c)
 	if !ok {
 		return
 	}
@@ -103,15 +112,7 @@ func (s *Server) startInterface(c *gin.Context) {
 
 // POST /api/ntp/interfaces/:name/stop
 func (s *Server) stopInterface(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
-		badRequest(c, err)
-		return
-	}
-	sup, ok := s.withSupervisor(c)
-	if !ok {
-		return
-	}
-	name, ok := s.interfaceName(c)
+	sup, name, ok := s.interfaceRequest(c)
 	if !ok {
 		return
 	}
@@ -130,15 +131,7 @@ func (s *Server) stopInterface(c *gin.Context) {
 
 // GET /api/ntp/interfaces/:name/status
 func (s *Server) interfaceStatus(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
-		badRequest(c, err)
-		return
-	}
-	sup, ok := s.withSupervisor(c)
-	if !ok {
-		return
-	}
-	name, ok := s.interfaceName(c)
+	sup, name, ok := s.interfaceRequest(c)
 	if !ok {
 		return
 	}
