@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame/pcapfile"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
+	"github.com/ntp-monitor/ntp-monitor/pkg/tsharktest"
 )
 
 // goldenPacket is one packet of a golden capture, decoded.
@@ -216,34 +215,14 @@ var tsharkFields = []string{
 // TestGoldenTshark decodes every golden packet and compares each field with
 // what tshark's NTP dissector makes of the same bytes.
 func TestGoldenTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed (apt-get install tshark, or make deps): skipping the cross-check against its NTP dissector")
-	}
 	for _, path := range goldenFiles(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			pkts := readGolden(t, path)
-			args := []string{"-r", path, "-n", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"}
-			for _, f := range tsharkFields {
-				args = append(args, "-e", f)
+			rows := tsharktest.Fields(t, path, "", tsharkFields...)
+			if len(rows) != len(pkts) {
+				t.Fatalf("tshark saw %d packets, the decoder %d", len(rows), len(pkts))
 			}
-			cmd := exec.Command(tshark, args...)
-			cmd.Env = append(os.Environ(), "TZ=UTC")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("tshark: %v: %s", err, stderr.String())
-			}
-			lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-			if len(lines) != len(pkts) {
-				t.Fatalf("tshark saw %d packets, the decoder %d", len(lines), len(pkts))
-			}
-			for i, line := range lines {
-				cols := strings.Split(line, "\t")
-				if len(cols) != len(tsharkFields) {
-					t.Fatalf("tshark line %d has %d columns: %q", i+1, len(cols), line)
-				}
+			for i, cols := range rows {
 				field := map[string]string{}
 				for j, name := range tsharkFields {
 					field[name] = cols[j]

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
 	"github.com/ntp-monitor/ntp-monitor/pkg/pcapgen"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/tsharktest"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated captures in testdata/")
@@ -172,22 +172,10 @@ type tsharkPacket struct {
 
 func tsharkPackets(t *testing.T, path string) []tsharkPacket {
 	t.Helper()
-	bin, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed (make deps installs it): cannot cross-check the golden captures")
-	}
-	out, err := exec.Command(bin, "-r", path, "-Y", "ntp", "-T", "fields", "-E", "separator=,",
-		"-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst", "-e", "ipv6.dst",
-		"-e", "udp.srcport", "-e", "udp.dstport", "-e", "ntp.flags.vn", "-e", "ntp.flags.mode", "-e", "ntp.stratum", "-e", "frame.len", "-e", "frame.cap_len").Output()
-	if err != nil {
-		t.Fatalf("tshark: %v", err)
-	}
+	rows := tsharktest.Fields(t, path, "ntp", "ip.src", "ipv6.src", "ip.dst", "ipv6.dst",
+		"udp.srcport", "udp.dstport", "ntp.flags.vn", "ntp.flags.mode", "ntp.stratum", "frame.len", "frame.cap_len")
 	var pkts []tsharkPacket
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(line, ",")
-		if len(f) != 11 {
-			t.Fatalf("tshark line %q", line)
-		}
+	for _, f := range rows {
 		var p tsharkPacket
 		addr := func(a, b string) netip.Addr {
 			if a == "" {
