@@ -15,12 +15,17 @@ BIN := bin
 FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecode
 FUZZ_TIME ?= 10s
 
-.PHONY: all deps build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-collector bench-api run demo install uninstall clean
+.PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-collector bench-api run demo install uninstall clean
 
 all: build
 
+# Everything the tests and the demo need (includes chrony: see scripts/deps.sh).
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test
+
+# Only what building and running need: safe on the NTP server being watched.
+deps-run:
+	@scripts/deps.sh run
 
 build:
 	@mkdir -p $(BIN)
@@ -66,13 +71,13 @@ bench-collector: build
 bench-api: build
 	@scripts/bench-api.sh
 
-run: deps build
+run: deps-run build
 	$(BIN)/ntp-collector serve
 
 demo: deps build
 	@scripts/demo.sh
 
-install: deps build
+install: deps-run build
 	@scripts/install.sh
 
 uninstall:

@@ -1,19 +1,46 @@
 #!/usr/bin/env bash
-# Installs what ntp-monitor needs to build and test on Debian or Ubuntu:
-# libpcap-dev for the worker (cgo), and the real NTP software and packet tools
-# that the tests run. Does nothing for what is already installed; never asks.
+# Installs what ntp-monitor needs on Debian or Ubuntu. Does nothing for what
+# is already installed; never asks.
 #
-# ntpsec's ntpd conflicts with chrony (both are "time-daemon"), so it is not
-# installed: its package is unpacked into .deps/ntpsec and run from there.
+#   scripts/deps.sh run    to build and run: libpcap-dev for the worker (cgo)
+#   scripts/deps.sh        to test as well (make deps): the real NTP software
+#                          and packet tools the tests and the demo run
+#
+# The test tools include chrony, which Debian lets only one NTP daemon
+# package ("time-daemon") be installed beside: it replaces
+# systemd-timesyncd, and it would replace ntpsec or ntp. So this script
+# refuses to install it on a host whose NTP service is ntpsec, ntp or
+# openntpd — the host ntp-monitor is meant to watch — unless
+# NTP_DEPS_REPLACE_NTPD=1 says that is fine. ntpsec's ntpd is never
+# installed: its package is unpacked into .deps/ntpsec for the tests.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$PWD
+mode=${1:-test}
+case $mode in
+run | test) ;;
+*) echo "deps: unknown mode $mode (run or test)" >&2; exit 2 ;;
+esac
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+want=(libpcap-dev gcc make iproute2 curl ca-certificates)
+if [ "$mode" = test ]; then
+	want+=(chrony ntpsec-ntpdig ntpsec-ntpdate tshark tcpdump python3-ntp procps util-linux sqlite3)
+	if ! installed chrony && [ "${NTP_DEPS_REPLACE_NTPD:-0}" != 1 ]; then
+		for daemon in ntpsec ntp openntpd; do
+			if installed "$daemon"; then
+				echo "deps: the tests need chrony, and installing it would remove $daemon, this host's NTP daemon." >&2
+				echo "deps: run the tests on another machine, or set NTP_DEPS_REPLACE_NTPD=1 to let apt-get replace it." >&2
+				exit 1
+			fi
+		done
+	fi
+fi
 need=()
-want=(libpcap-dev gcc make iproute2 chrony ntpsec-ntpdig ntpsec-ntpdate tshark tcpdump python3-ntp curl ca-certificates procps util-linux sqlite3)
 for p in "${want[@]}"; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+	if ! installed "$p"; then
 		need+=("$p")
 	fi
 done
@@ -41,7 +68,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # ntpsec's ntpd and ntpq, unpacked beside the project.
-if [ ! -x "$root/.deps/ntpsec/usr/sbin/ntpd" ]; then
+if [ "$mode" = test ] && [ ! -x "$root/.deps/ntpsec/usr/sbin/ntpd" ]; then
 	echo "deps: unpacking ntpsec into .deps/ntpsec"
 	tmp=$(mktemp -d)
 	(cd "$tmp" && apt-get download ntpsec >/dev/null 2>&1 || { "${sudo[@]}" apt-get update -qq && apt-get download ntpsec >/dev/null; })
@@ -54,4 +81,8 @@ if ! command -v go >/dev/null 2>&1; then
 	echo "deps: Go is not installed. Install Go 1.26 or newer (https://go.dev/doc/install) and put it on PATH." >&2
 	exit 1
 fi
-echo "deps: ready ($(go version | cut -d' ' -f3), libpcap $(dpkg-query -W -f='${Version}' libpcap-dev), chrony $(dpkg-query -W -f='${Version}' chrony))"
+ready="$(go version | cut -d' ' -f3), libpcap $(dpkg-query -W -f='${Version}' libpcap-dev)"
+if [ "$mode" = test ]; then
+	ready+=", chrony $(dpkg-query -W -f='${Version}' chrony)"
+fi
+echo "deps: ready for $mode ($ready)"
