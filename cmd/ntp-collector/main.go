@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,7 +21,6 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 func main() {
@@ -149,7 +147,7 @@ func serve(c *cli.Context) error {
 		WorkerLogLevel:  c.String("log-level"),
 		WorkerLogFormat: c.String("log-format"),
 		Desired:         st,
-		WorkerStats:     latestWorkerStats(ing),
+		WorkerStats:     ing.LatestStats,
 		Logger:          log,
 	})
 	if err != nil {
@@ -182,20 +180,5 @@ func between(name string, lo, hi int) func(*cli.Context, int) error {
 			return fmt.Errorf("--%s %d: must be from %d to %d", name, v, lo, hi)
 		}
 		return nil
-	}
-}
-
-// latestWorkerStats looks up, for the supervisor's status, the newest stats
-// line the ingestion server has from a worker on iface.
-func latestWorkerStats(ing *ingest.Server) func(iface string) (wire.Stats, time.Time, bool) {
-	return func(iface string) (wire.Stats, time.Time, bool) {
-		var best ingest.WorkerSnapshot
-		found := false
-		for _, w := range ing.Snapshot().Workers {
-			if w.Interface == iface && !w.StatsAt.IsZero() && (!found || w.StatsAt.After(best.StatsAt)) {
-				best, found = w, true
-			}
-		}
-		return best.Stats, best.StatsAt, found
 	}
 }

@@ -254,6 +254,23 @@ func TestWorkerStatsKept(t *testing.T) {
 	if w.Stats.KernelDrops != 3 || w.Stats.Sent != 30 || w.StatsAt.IsZero() || !w.Connected || w.Interface != "eth0" {
 		t.Errorf("worker snapshot %+v", w)
 	}
+
+	// A later run of a worker on the same interface (a restarted worker
+	// has a new worker_id) is the one LatestStats reports.
+	time.Sleep(10 * time.Millisecond) // arrival times must differ
+	c2 := connect(t, h.addr, "w-stats-2")
+	st := wire.Stats{Time: storetest.Base.Add(time.Hour), Packets: 7}
+	if err := c2.SendRaw(wire.AppendStats(nil, &st)); err != nil {
+		t.Fatal(err)
+	}
+	c2.Flush()
+	waitFor(t, "second worker's stats", func() bool {
+		got, _, ok := h.srv.LatestStats("eth0")
+		return ok && got.Packets == 7
+	})
+	if _, _, ok := h.srv.LatestStats("eth9"); ok {
+		t.Error("LatestStats found stats for an interface no worker reported")
+	}
 }
 
 // A commit that fails (the database locked by another process) is retried

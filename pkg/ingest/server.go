@@ -25,6 +25,7 @@ import (
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 // Config configures a Server. Zero values take the defaults documented on
@@ -369,6 +370,26 @@ func (s *Server) acceptLoop() {
 		go c.writeLoop()
 		go c.readLoop()
 	}
+}
+
+// LatestStats returns the newest stats line any worker on iface has sent,
+// and when it arrived; ok is false when none has. Workers are told apart by
+// their run's worker_id only, so a worker restarted on the same interface
+// (or one on another host reporting the same name) is found too.
+func (s *Server) LatestStats(iface string) (st wire.Stats, at time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.workers {
+		if w.iface != iface {
+			continue
+		}
+		w.mu.Lock()
+		if !w.statsAt.IsZero() && (!ok || w.statsAt.After(at)) {
+			st, at, ok = w.stats, w.statsAt, true
+		}
+		w.mu.Unlock()
+	}
+	return st, at, ok
 }
 
 // Snapshot returns the current statistics.

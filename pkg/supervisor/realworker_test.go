@@ -14,23 +14,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
 	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
-
-// latestStats is the lookup the collector wires into Config.WorkerStats: the
-// newest stats line of any worker on iface.
-func latestStats(ing *ingest.Server) func(string) (wire.Stats, time.Time, bool) {
-	return func(iface string) (wire.Stats, time.Time, bool) {
-		var best ingest.WorkerSnapshot
-		found := false
-		for _, w := range ing.Snapshot().Workers {
-			if w.Interface == iface && !w.StatsAt.IsZero() && (!found || w.StatsAt.After(best.StatsAt)) {
-				best, found = w, true
-			}
-		}
-		return best.Stats, best.StatsAt, found
-	}
-}
 
 // TestRealWorkerThroughHTTP runs the real ntp-worker under the supervisor,
 // started through the HTTP API on the server-side veth of a testnet
@@ -65,7 +49,7 @@ func TestRealWorkerThroughHTTP(t *testing.T) {
 	cfg := supervisor.ForTestConfig(t, dir, bin, st)
 	cfg.IngestionPort = ln.Addr().(*net.TCPAddr).Port
 	cfg.Token = "ingest-token"
-	cfg.WorkerStats = latestStats(ing)
+	cfg.WorkerStats = ing.LatestStats
 	cfg.WorkerArgs = []string{"--stats-interval=1s"}
 	cfg.RunningAfter = time.Second
 	cfg.StopTimeout = 10 * time.Second
