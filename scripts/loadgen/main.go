@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,10 +25,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/ingest/ingesttest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
-	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 func main() {
@@ -154,14 +151,7 @@ func runOnce(bin, db string, batch, maxBatch, queue, total, conns, clients int) 
 	// encoder are not what is measured. Each connection writes
 	// prefix + seq + one of a pool of encoded session bodies.
 	const pool = 20000
-	bodies := make([][]byte, pool)
-	g := storetest.NewGenerator(clients, 42)
-	var s session.Session
-	for i := range bodies {
-		g.Next(&s)
-		line := wire.AppendSession(nil, 1, &s)
-		bodies[i] = bytes.Clone(line[len(`{"type":"session","seq":1`):])
-	}
+	bodies := ingesttest.Bodies(pool, clients, 42)
 	per := total / conns
 	total = per * conns
 
@@ -172,7 +162,7 @@ func runOnce(bin, db string, batch, maxBatch, queue, total, conns, clients int) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := stream(addr, fmt.Sprintf("loadgen-%d", c), per, bodies, c*pool/conns); err != nil {
+			if err := ingesttest.Stream(addr, fmt.Sprintf("loadgen-%d", c), per, bodies, c*pool/conns, 5*time.Minute); err != nil {
 				errs <- err
 			}
 		}()
@@ -220,63 +210,6 @@ func waitListening(addr string, timeout time.Duration) error {
 			return fmt.Errorf("collector not listening on %s: %w", addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stream sends n sessions on one connection and returns once the last one is
-// acknowledged.
-func stream(addr, id string, n int, bodies [][]byte, offset int) error {
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	if _, err := nc.Write(wire.AppendHello(nil, &wire.Hello{Protocol: wire.Protocol, WorkerID: id, Interface: "eth0"})); err != nil {
-		return err
-	}
-	br := bufio.NewReader(nc)
-	line, err := br.ReadSlice('\n')
-	if err != nil {
-		return fmt.Errorf("welcome: %w", err)
-	}
-	var m wire.Message
-	dec := wire.NewDecoder()
-	if err := dec.Decode(line, &m); err != nil || m.Type != wire.TypeWelcome {
-		return fmt.Errorf("welcome: %q %v", line, err)
-	}
-	acked := make(chan error, 1)
-	go func() {
-		var m wire.Message
-		for {
-			line, err := br.ReadSlice('\n')
-			if err != nil {
-				acked <- fmt.Errorf("connection ended before the last ack: %w", err)
-				return
-			}
-			if dec.Decode(line, &m) == nil && m.Type == wire.TypeAck && m.Seq >= uint64(n) {
-				acked <- nil
-				return
-			}
-		}
-	}()
-	bw := bufio.NewWriterSize(nc, 256<<10)
-	var buf []byte
-	for seq := 1; seq <= n; seq++ {
-		buf = append(buf[:0], `{"type":"session","seq":`...)
-		buf = strconv.AppendInt(buf, int64(seq), 10)
-		buf = append(buf, bodies[(offset+seq)%len(bodies)]...)
-		if _, err := bw.Write(buf); err != nil {
-			return err
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	select {
-	case err := <-acked:
-		return err
-	case <-time.After(5 * time.Minute):
-		return errors.New("no final ack within 5 minutes")
 	}
 }
 
