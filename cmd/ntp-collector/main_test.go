@@ -21,6 +21,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
 )
 
 var bin string
@@ -43,28 +44,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is a running ntp-collector.
 type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *syncbuf.Buffer
 	done   chan struct{}
 	err    error
 }
@@ -78,7 +62,7 @@ func run(t *testing.T, env []string, args ...string) *proc {
 	cmd.Env = append(os.Environ(), "NTP_HTTP_LISTEN=127.0.0.1:0",
 		"NTP_PID_DIR="+filepath.Join(own, "pid"), "NTP_LOG_DIR="+filepath.Join(own, "log"))
 	cmd.Env = append(cmd.Env, env...)
-	p := &proc{t: t, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, cmd: cmd, stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

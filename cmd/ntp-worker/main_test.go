@@ -10,12 +10,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/pcapgen"
+	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -219,7 +219,7 @@ func TestUnreachableCollector(t *testing.T) {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close() // nothing listens there now
 	cmd := exec.Command(bin, "-i", "lo", "--ingestion-port", port, "--port", "1123")
-	var errb syncBuffer
+	var errb syncbuf.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -260,23 +260,4 @@ func TestUnreachableCollector(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer (the process's stderr
-// copier) and the test reading it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

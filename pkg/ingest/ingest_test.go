@@ -1,7 +1,6 @@
 package ingest_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -30,26 +30,9 @@ type harness struct {
 	st     *store.Store
 	path   string
 	addr   string
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func start(t testing.TB, cfg ingest.Config) *harness {
@@ -59,7 +42,7 @@ func start(t testing.TB, cfg ingest.Config) *harness {
 
 func startOn(t testing.TB, cfg ingest.Config, path string, opts store.Options) *harness {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Logger = log
 	st, err := store.Open(context.Background(), path, opts)
@@ -84,7 +67,7 @@ func startWith(t testing.TB, cfg ingest.Config, st *store.Store, path string) *h
 		t.Fatalf("Listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, srv: srv, st: st, path: path, addr: srv.Addr().String(), logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	h := &harness{t: t, srv: srv, st: st, path: path, addr: srv.Addr().String(), logs: &syncbuf.Buffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() { h.done <- srv.Serve(ctx) }()
 	t.Cleanup(func() { h.stop() })
 	return h

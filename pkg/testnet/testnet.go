@@ -64,6 +64,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
 )
 
 // Subnets the hosts' addresses come from, e.g. for a server's allow list.
@@ -305,7 +307,7 @@ func (h *Host) Run(ctx context.Context, name string, args ...string) ([]byte, er
 type Proc struct {
 	Cmd *exec.Cmd
 
-	out  *lockedBuffer
+	out  *syncbuf.Buffer
 	done chan struct{}
 	err  error // valid after done is closed
 	once sync.Once
@@ -329,7 +331,7 @@ func (n *Net) StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
-	p := &Proc{Cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &Proc{Cmd: cmd, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	if cmd.Stdout == nil {
 		cmd.Stdout = p.out
 	}
@@ -471,23 +473,4 @@ func disableIPv6(dev string) error {
 		return fmt.Errorf("disable IPv6 on %s: %w", dev, err)
 	}
 	return nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for a process's two output pipes and
-// a reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
