@@ -117,3 +117,19 @@ func runCollectorHelper(t *testing.T, hc helperConfig) int {
 	cmd.Wait()
 	return pid
 }
+
+// orphanedWorker runs a supervisor in a separate process, as a collector
+// would, has it start a stand-in worker on a test interface and kills it
+// with SIGKILL: what a new supervisor finds after a collector crash. It
+// returns the run's directory, database, interface, worker binary and the
+// orphaned worker's PID, which is killed when the test ends.
+func orphanedWorker(t *testing.T) (dir, dbPath, iface, bin string, workerPID int) {
+	t.Helper()
+	dir = t.TempDir()
+	dbPath = filepath.Join(dir, "ntp.db")
+	iface = testInterface(t)
+	bin = standin(t, dir)
+	workerPID = runCollectorHelper(t, helperConfig{Dir: dir, Bin: bin, DB: dbPath, Iface: iface})
+	t.Cleanup(func() { killPID(workerPID) })
+	return dir, dbPath, iface, bin, workerPID
+}

@@ -455,12 +455,7 @@ func TestShutdownKeepsDesiredState(t *testing.T) {
 // the same database and PID directory adopt the orphaned worker, notice its
 // death by polling and restart it.
 func TestRestoreAfterCollectorKilled(t *testing.T) {
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "ntp.db")
-	iface := testInterface(t)
-	bin := standin(t, dir)
-	workerPID := runCollectorHelper(t, helperConfig{Dir: dir, Bin: bin, DB: dbPath, Iface: iface})
-	t.Cleanup(func() { killPID(workerPID) })
+	dir, dbPath, iface, bin, workerPID := orphanedWorker(t)
 	if !alive(workerPID) {
 		t.Fatal("worker died with its collector")
 	}
@@ -522,12 +517,7 @@ func TestRestoreAfterCollectorKilled(t *testing.T) {
 // TestRestoreStopsAdoptedWorkerOnStop adopts a worker and stops it by PID,
 // gracefully.
 func TestRestoreStopsAdoptedWorkerOnStop(t *testing.T) {
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "ntp.db")
-	iface := testInterface(t)
-	bin := standin(t, dir)
-	workerPID := runCollectorHelper(t, helperConfig{Dir: dir, Bin: bin, DB: dbPath, Iface: iface})
-	t.Cleanup(func() { killPID(workerPID) })
+	dir, dbPath, iface, bin, workerPID := orphanedWorker(t)
 	s := newSupervisor(t, fastConfig(t, dir, bin, openStore(t, dbPath)))
 	if err := s.Restore(context.Background()); err != nil {
 		t.Fatal(err)
@@ -551,12 +541,7 @@ func TestRestoreStopsAdoptedWorkerOnStop(t *testing.T) {
 // binary has since been replaced (an upgrade) is stopped and a new one
 // started from the new binary; a worker no longer wanted is stopped.
 func TestRestoreReplacesWorkerOfOldBinary(t *testing.T) {
-	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "ntp.db")
-	iface := testInterface(t)
-	bin := standin(t, dir)
-	workerPID := runCollectorHelper(t, helperConfig{Dir: dir, Bin: bin, DB: dbPath, Iface: iface})
-	t.Cleanup(func() { killPID(workerPID) })
+	dir, dbPath, iface, bin, workerPID := orphanedWorker(t)
 	// Replace the binary the way an install does: a new file renamed over
 	// the old path.
 	b, _ := os.ReadFile(bin)
@@ -645,12 +630,7 @@ func TestRestoreWithChangedDesiredState(t *testing.T) {
 		{"new options", true, `{"port":999}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			dbPath := filepath.Join(dir, "ntp.db")
-			iface := testInterface(t)
-			bin := standin(t, dir)
-			workerPID := runCollectorHelper(t, helperConfig{Dir: dir, Bin: bin, DB: dbPath, Iface: iface})
-			t.Cleanup(func() { killPID(workerPID) })
+			dir, dbPath, iface, bin, workerPID := orphanedWorker(t)
 			db := openStore(t, dbPath)
 			if err := db.SetMonitored(ctx, iface, tc.options, tc.enabled); err != nil {
 				t.Fatal(err)
