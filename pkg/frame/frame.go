@@ -78,6 +78,11 @@ var (
 	// ErrTruncated means a header or the UDP datagram runs past the end of
 	// the captured data (a short snaplen, or a damaged frame).
 	ErrTruncated = errors.New("frame: truncated")
+	// ErrCut is the ErrTruncated (errors.Is holds) of a datagram whose
+	// headers are whole and whose UDP payload the capture cut short: Frame
+	// is filled, Payload holds the captured part and Length the whole.
+	// The NTP header in that part can still be read.
+	ErrCut = wrap("UDP payload cut by the capture", ErrTruncated)
 	// ErrUnsupported means a link type or EtherType this package does not
 	// decode (ARP, MPLS, …).
 	ErrUnsupported = errors.New("frame: unsupported")
@@ -116,7 +121,6 @@ var (
 	errProto       = wrap("IP protocol", ErrNotUDP)
 	errUDPShort    = wrap("UDP header", ErrTruncated)
 	errUDPLen      = wrap("UDP length", ErrMalformed)
-	errUDPTrunc    = wrap("UDP payload", ErrTruncated)
 	errUDPFragment = wrap("UDP payload continues in the next fragment", ErrFragment)
 )
 
@@ -141,9 +145,8 @@ type Frame struct {
 	// padding is not part of it). It aliases the data given to Decode.
 	//
 	// When the capture cut the datagram short (a snaplen below the packet
-	// size), Decode returns ErrTruncated and Payload holds the part that was
-	// captured, so that a caller who knows the cut was the snaplen's can
-	// still read the headers in it.
+	// size), Decode returns ErrCut and Payload holds the part that was
+	// captured, so that the headers in it can still be read.
 	Payload []byte
 	// Length is the payload length the UDP header announces; it is larger
 	// than len(Payload) only when the capture was cut.
@@ -378,7 +381,7 @@ func decodeUDP(b []byte, fragmented bool, f *Frame) error {
 			return errUDPFragment
 		}
 		f.Payload = b[8:len(b):len(b)]
-		return errUDPTrunc
+		return ErrCut
 	}
 	f.Payload = b[8:n:n]
 	return nil

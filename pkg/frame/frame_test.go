@@ -207,6 +207,10 @@ func TestDecode(t *testing.T) {
 				if !errors.Is(err, tc.err) {
 					t.Fatalf("error %v, want %v", err, tc.err)
 				}
+				// Only a cut UDP payload leaves headers whole to read.
+				if errors.Is(err, ErrCut) {
+					t.Errorf("error %v is ErrCut", err)
+				}
 				return
 			}
 			if err != nil {
@@ -241,8 +245,8 @@ func TestDecodeCut(t *testing.T) {
 	} {
 		var f Frame
 		err := Decode(LinkEthernet, tc.data[:tc.cut], &f)
-		if !errors.Is(err, ErrTruncated) {
-			t.Fatalf("%s: error %v, want ErrTruncated", name, err)
+		if !errors.Is(err, ErrCut) || !errors.Is(err, ErrTruncated) {
+			t.Fatalf("%s: error %v, want ErrCut, an ErrTruncated", name, err)
 		}
 		if !bytes.Equal(f.Payload, ntp[:30]) || f.Length != len(ntp) || f.DstPort != 123 || !f.Src.IsValid() {
 			t.Errorf("%s: %+v", name, f)

@@ -1,11 +1,8 @@
 package frame_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,36 +23,23 @@ type goldenFrame struct {
 
 func readGolden(t testing.TB, path string) (frame.LinkType, [][]byte, []goldenFrame) {
 	t.Helper()
-	fh, err := os.Open(path)
+	lt, pkts, err := pcapfile.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer fh.Close()
-	r, err := pcapfile.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	link := frame.LinkType(r.LinkType())
+	link := frame.LinkType(lt)
 	var raw [][]byte
 	var out []goldenFrame
-	for n := 1; ; n++ {
-		_, data, origLen, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data = bytes.Clone(data)
+	for i, p := range pkts {
 		var g goldenFrame
-		err = frame.Decode(link, data, &g.f)
+		err := frame.Decode(link, p.Data, &g.f)
 		switch {
-		case errors.Is(err, frame.ErrTruncated) && origLen > len(data):
+		case errors.Is(err, frame.ErrCut) && p.OrigLen > len(p.Data):
 			g.cut = true // a long mode 6 response cut by the 256-byte snaplen
 		case err != nil:
-			t.Fatalf("frame %d: %v", n, err)
+			t.Fatalf("frame %d: %v", i+1, err)
 		}
-		raw = append(raw, data)
+		raw = append(raw, p.Data)
 		out = append(out, g)
 	}
 	return link, raw, out

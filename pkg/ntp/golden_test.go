@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -30,38 +28,24 @@ type goldenPacket struct {
 // readGolden decodes every packet of a golden capture; each must decode.
 func readGolden(t *testing.T, path string) []goldenPacket {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapfile.NewReader(f)
+	lt, pkts, err := pcapfile.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []goldenPacket
-	for n := 1; ; n++ {
-		_, data, origLen, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var g goldenPacket
-		g.n = n
-		err = frame.Decode(frame.LinkType(r.LinkType()), data, &g.frame)
+	for i, p := range pkts {
+		g := goldenPacket{n: i + 1}
+		err := frame.Decode(frame.LinkType(lt), p.Data, &g.frame)
 		// The captures use a snaplen of 256, as the worker does: longer
 		// mode 6 responses are cut, and their headers are still there.
-		if errors.Is(err, frame.ErrTruncated) && origLen > len(data) && g.frame.Length > len(g.frame.Payload) {
+		if errors.Is(err, frame.ErrCut) && p.OrigLen > len(p.Data) {
 			g.cut = true
 		} else if err != nil {
-			t.Fatalf("frame %d: %v", n, err)
+			t.Fatalf("frame %d: %v", g.n, err)
 		}
-		g.payload = bytes.Clone(g.frame.Payload)
-		g.frame.Payload = g.payload
+		g.payload = g.frame.Payload
 		if err := ntp.Decode(g.payload, &g.p); err != nil {
-			t.Fatalf("frame %d: %v", n, err)
+			t.Fatalf("frame %d: %v", g.n, err)
 		}
 		out = append(out, g)
 	}

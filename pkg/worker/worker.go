@@ -344,7 +344,7 @@ func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
 		// A datagram cut by the snaplen still carries the NTP header (the
 		// default snaplen keeps 48 bytes of NTP behind any header stack):
 		// long mode 6 replies and extension fields are cut routinely.
-		cut = errors.Is(err, frame.ErrTruncated) && w.fr.Length > len(w.fr.Payload) && len(w.fr.Payload) > 0
+		cut = errors.Is(err, frame.ErrCut) && len(w.fr.Payload) > 0
 		switch {
 		case cut:
 			w.decode.Cut++

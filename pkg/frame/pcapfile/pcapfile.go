@@ -4,10 +4,12 @@
 package pcapfile
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -95,6 +97,37 @@ func (r *Reader) Next() (ts time.Time, data []byte, origLen int, err error) {
 		nsec *= 1000
 	}
 	return time.Unix(int64(sec), nsec).UTC(), r.buf, int(orig), nil
+}
+
+// Packet is one record of a capture, as ReadFile returns it.
+type Packet struct {
+	Time    time.Time
+	Data    []byte // the captured part, a copy
+	OrigLen int    // the packet's length on the wire
+}
+
+// ReadFile reads a whole pcap file: for tests and tools that handle small
+// captures, not for the capture path, which reads packet by packet.
+func ReadFile(path string) (linkType int, pkts []Packet, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer f.Close()
+	r, err := NewReader(f)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for {
+		ts, data, origLen, err := r.Next()
+		if err == io.EOF {
+			return r.LinkType(), pkts, nil
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("%s: packet %d: %w", path, len(pkts)+1, err)
+		}
+		pkts = append(pkts, Packet{Time: ts, Data: bytes.Clone(data), OrigLen: origLen})
+	}
 }
 
 // Writer writes a pcap file with nanosecond timestamps in little-endian

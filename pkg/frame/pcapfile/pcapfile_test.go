@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,5 +99,40 @@ func TestBadFiles(t *testing.T) {
 	}
 	if _, _, _, err := r.Next(); err == nil {
 		t.Error("1 GB record accepted")
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.pcap")
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, 1, 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Date(2026, 11, 25, 18, 0, 0, 5, time.UTC)
+	w.WritePacket(ts, []byte("one"), 90)
+	w.WritePacket(ts.Add(time.Second), []byte("two"), 3)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link, pkts, err := ReadFile(path)
+	if err != nil || link != 1 || len(pkts) != 2 {
+		t.Fatalf("ReadFile = %d, %d packets, %v", link, len(pkts), err)
+	}
+	if string(pkts[0].Data) != "one" || pkts[0].OrigLen != 90 || !pkts[0].Time.Equal(ts) ||
+		string(pkts[1].Data) != "two" || pkts[1].OrigLen != 3 {
+		t.Errorf("packets %+v", pkts)
+	}
+
+	// A file cut inside its last record names the record.
+	if err := os.WriteFile(path, buf.Bytes()[:buf.Len()-1], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadFile(path); !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "packet 2") {
+		t.Errorf("cut file: %v", err)
+	}
+	if _, _, err := ReadFile(filepath.Join(dir, "missing.pcap")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
 	}
 }
