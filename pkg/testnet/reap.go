@@ -50,8 +50,11 @@ func alive(pid int, start uint64) bool {
 	return err == nil && s == start
 }
 
-// recordLine appends "kind pid start" to the Net's record.
-func (n *Net) record(kind string, pid int) error {
+// claim creates the Net's record holding its owner, the calling process.
+// The record appears whole, through a rename, so that a reaper in another
+// test binary never reads a record without its owner line.
+func (n *Net) claim() error {
+	pid := os.Getpid()
 	start, err := procStart(pid)
 	if err != nil {
 		return err
@@ -59,11 +62,25 @@ func (n *Net) record(kind string, pid int) error {
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(stateDir, n.ID), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	tmp := filepath.Join(stateDir, "."+n.ID+".new")
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "owner %d %d\n", pid, start), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(stateDir, n.ID))
+}
+
+// record appends a process the Net started, as "proc pid start", to the
+// Net's record.
+func (n *Net) record(pid int) error {
+	start, err := procStart(pid)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(f, "%s %d %d\n", kind, pid, start)
+	f, err := os.OpenFile(filepath.Join(stateDir, n.ID), os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(f, "proc %d %d\n", pid, start)
 	return errors.Join(err, f.Close())
 }
 
@@ -73,7 +90,10 @@ func (n *Net) forget() {
 }
 
 // reapStale cleans up after every Net whose owning process is gone. It
-// returns the IDs it reaped.
+// returns the IDs it reaped; each error names the ID it concerns. Test
+// binaries run in parallel, so a record may vanish while it is read (its
+// owner tore down) and two reapers may clean up the same dead Net: neither
+// is an error.
 func reapStale(ctx context.Context) ([]string, error) {
 	entries, err := os.ReadDir(stateDir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -91,8 +111,11 @@ func reapStale(ctx context.Context) ([]string, error) {
 		}
 		path := filepath.Join(stateDir, id)
 		owner, procs, err := readRecord(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("reap %s: %w", id, err))
 			continue
 		}
 		if alive(owner[0], uint64(owner[1])) {
@@ -104,7 +127,7 @@ func reapStale(ctx context.Context) ([]string, error) {
 			}
 		}
 		if err := removeByID(ctx, id); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("reap %s: %w", id, err))
 			continue
 		}
 		_ = os.Remove(path)
@@ -172,14 +195,17 @@ func removeByID(ctx context.Context, id string) error {
 		}
 		// Give the killed processes a moment to leave the namespace.
 		time.Sleep(50 * time.Millisecond)
-		if err := ipCmd(ctx, "netns", "del", ns.Name()); err != nil {
+		// A concurrent reaper may have deleted it first.
+		if err := ipCmd(ctx, "netns", "del", ns.Name()); err != nil && nsExists(ns.Name()) {
 			errs = append(errs, err)
 		}
 	}
 	links, _ := os.ReadDir("/sys/class/net")
 	for _, l := range links {
 		if strings.HasPrefix(l.Name(), prefix) && linkExists(ctx, l.Name()) {
-			if err := ipCmd(ctx, "link", "del", l.Name()); err != nil {
+			// Deleting a veth end also deletes its peer, and a
+			// concurrent reaper may have been first.
+			if err := ipCmd(ctx, "link", "del", l.Name()); err != nil && linkExists(ctx, l.Name()) {
 				errs = append(errs, err)
 			}
 		}

@@ -134,7 +134,7 @@ func New(t testing.TB) *Net {
 	if reaped, err := reapStale(ctx); len(reaped) > 0 || err != nil {
 		t.Logf("testnet: removed what dead test processes left behind: %v (errors: %v)", reaped, err)
 	}
-	if err := n.record("owner", os.Getpid()); err != nil {
+	if err := n.claim(); err != nil {
 		t.Fatalf("testnet: record in %s: %v", stateDir, err)
 	}
 	t.Cleanup(n.teardown)
@@ -349,7 +349,7 @@ func (n *Net) StartCmd(t testing.TB, cmd *exec.Cmd) *Proc {
 	n.procs = append(n.procs, p)
 	n.mu.Unlock()
 	t.Cleanup(p.Stop)
-	if err := n.record("proc", cmd.Process.Pid); err != nil {
+	if err := n.record(cmd.Process.Pid); err != nil {
 		// The process may already have exited; it then needs no reaping.
 		t.Logf("testnet: record pid %d: %v", cmd.Process.Pid, err)
 	}

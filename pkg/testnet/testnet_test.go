@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -403,10 +402,12 @@ func TestReapAfterKill(t *testing.T) {
 	if len(leftovers(t, id)) == 0 {
 		t.Fatalf("the killed child left nothing behind to reap: the test proves nothing")
 	}
-	// Another test binary's New may reap it first: judge by the result.
+	// Another test binary's New may reap it first, and records of other
+	// binaries' Nets come and go meanwhile: judge by the result for this
+	// Net alone.
 	reaped, err := reapStale(ctx)
 	t.Logf("reaped %v (errors: %v)", reaped, err)
-	if err != nil && slices.Contains(reaped, id) {
+	if err != nil && strings.Contains(err.Error(), "reap "+id+":") {
 		t.Errorf("reapStale: %v", err)
 	}
 	if left := leftovers(t, id); len(left) > 0 {
@@ -423,5 +424,90 @@ func TestReapAfterKill(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(stateDir, id)); err == nil {
 		t.Errorf("record %s still in %s", id, stateDir)
+	}
+}
+
+// TestReapConcurrent runs reapers side by side, as parallel test binaries
+// do, over the record of a dead owner with a namespace and a veth pair
+// left behind, and over a record whose owner is alive and tears down
+// meanwhile: every leftover goes, and no reaper reports an error for
+// either record.
+func TestReapConcurrent(t *testing.T) {
+	Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// A live owner whose record disappears while the reapers run. It is
+	// made first: its New would reap the dead record below by itself.
+	live := New(t)
+
+	// A dead owner: this process's PID with a start time it never had.
+	dead := &Net{ID: fmt.Sprintf("%06x", os.Getpid()&0xffffff^0xa5a5a5)}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	deadPath := filepath.Join(stateDir, dead.ID)
+	if err := os.WriteFile(deadPath, fmt.Appendf(nil, "owner %d 1\n", os.Getpid()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ns := "nm" + dead.ID + "-h1"
+	veth := "nm" + dead.ID + "v1"
+	t.Cleanup(func() {
+		_ = ipCmd(context.Background(), "netns", "del", ns)
+		_ = ipCmd(context.Background(), "link", "del", veth)
+		_ = os.Remove(deadPath)
+	})
+	for _, s := range [][]string{
+		{"netns", "add", ns},
+		{"link", "add", veth, "type", "veth", "peer", "name", veth + "p"},
+	} {
+		if err := ipCmd(ctx, s...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	const reapers = 4
+	type result struct {
+		reaped []string
+		err    error
+	}
+	results := make(chan result, reapers)
+	for range reapers {
+		go func() {
+			r, err := reapStale(ctx)
+			results <- result{r, err}
+		}()
+	}
+	live.teardown()
+	var reapedBy int
+	for range reapers {
+		r := <-results
+		t.Logf("reaped %v (errors: %v)", r.reaped, r.err)
+		if r.err != nil {
+			for _, id := range []string{dead.ID, live.ID} {
+				if strings.Contains(r.err.Error(), "reap "+id+":") {
+					t.Errorf("reapStale: %v", r.err)
+				}
+			}
+		}
+		for _, id := range r.reaped {
+			if id == live.ID {
+				t.Errorf("reaped the Net of a live owner %s", id)
+			}
+			if id == dead.ID {
+				reapedBy++
+			}
+		}
+	}
+	if reapedBy == 0 {
+		if _, err := os.Stat(deadPath); err == nil {
+			t.Errorf("no reaper reaped the dead owner's record %s", dead.ID)
+		}
+	}
+	if left := leftovers(t, dead.ID); len(left) > 0 {
+		t.Errorf("left behind after reaping:\n%s", strings.Join(left, "\n"))
+	}
+	if _, err := os.Stat(deadPath); !os.IsNotExist(err) {
+		t.Errorf("record %s still there: %v", deadPath, err)
 	}
 }
