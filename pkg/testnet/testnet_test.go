@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -479,7 +480,6 @@ func TestReapConcurrent(t *testing.T) {
 		}()
 	}
 	live.teardown()
-	var reapedBy int
 	for range reapers {
 		r := <-results
 		t.Logf("reaped %v (errors: %v)", r.reaped, r.err)
@@ -490,20 +490,12 @@ func TestReapConcurrent(t *testing.T) {
 				}
 			}
 		}
-		for _, id := range r.reaped {
-			if id == live.ID {
-				t.Errorf("reaped the Net of a live owner %s", id)
-			}
-			if id == dead.ID {
-				reapedBy++
-			}
+		if slices.Contains(r.reaped, live.ID) {
+			t.Errorf("reaped the Net of a live owner %s", live.ID)
 		}
 	}
-	if reapedBy == 0 {
-		if _, err := os.Stat(deadPath); err == nil {
-			t.Errorf("no reaper reaped the dead owner's record %s", dead.ID)
-		}
-	}
+	// A parallel test binary's New may be the one that reaps the dead
+	// record, so judge by what is left rather than by who reaped it.
 	if left := leftovers(t, dead.ID); len(left) > 0 {
 		t.Errorf("left behind after reaping:\n%s", strings.Join(left, "\n"))
 	}
