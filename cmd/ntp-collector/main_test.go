@@ -21,7 +21,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
-	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/syncbuf"
 )
 
 var bin string

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/pcapgen"
-	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapgen"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/syncbuf"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
-	"github.com/ntp-monitor/ntp-monitor/pkg/frame/pcapfile"
-	"github.com/ntp-monitor/ntp-monitor/pkg/pcapgen"
-	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapfile"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapgen"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
 func writeCapture(t *testing.T, cfg pcapgen.Config) (string, pcapgen.Summary) {

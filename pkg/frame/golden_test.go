@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
-	"github.com/ntp-monitor/ntp-monitor/pkg/frame/pcapfile"
-	"github.com/ntp-monitor/ntp-monitor/pkg/tsharktest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapfile"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/tsharktest"
 )
 
 // The golden captures live beside the NTP decoder, which is their main user.

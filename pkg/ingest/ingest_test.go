@@ -18,7 +18,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
-	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/syncbuf"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
-	"github.com/ntp-monitor/ntp-monitor/pkg/frame/pcapfile"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
-	"github.com/ntp-monitor/ntp-monitor/pkg/tsharktest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapfile"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/tsharktest"
 )
 
 // goldenPacket is one packet of a golden capture, decoded.

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
-	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/syncbuf"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
-	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
 // TestRealWorkerThroughHTTP runs the real ntp-worker under the supervisor,

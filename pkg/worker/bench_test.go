@@ -6,10 +6,10 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
-	"github.com/ntp-monitor/ntp-monitor/pkg/frame/pcapfile"
 	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
-	"github.com/ntp-monitor/ntp-monitor/pkg/pcapgen"
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapfile"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapgen"
 )
 
 type capturedPacket struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
-	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
 // TestLiveCapture captures real traffic in network namespaces: chronyd

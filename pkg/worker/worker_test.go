@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
-	"github.com/ntp-monitor/ntp-monitor/pkg/frame/pcapfile"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
-	"github.com/ntp-monitor/ntp-monitor/pkg/pcapgen"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
-	"github.com/ntp-monitor/ntp-monitor/pkg/tsharktest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapfile"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapgen"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/tsharktest"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated captures in testdata/")

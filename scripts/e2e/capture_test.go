@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
 // startCapture runs tcpdump on the bridge into pcap until stop is called.

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
 // collector is an ntp-collector process started by the test, with its API

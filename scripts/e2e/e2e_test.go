@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
 // mismatches collects every disagreement so that all of them are printed,

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/testnet"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
 // counts is what one client address did, from one point of view: what the

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
-	"github.com/ntp-monitor/ntp-monitor/pkg/pcapgen"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapgen"
 )
 
 func main() {

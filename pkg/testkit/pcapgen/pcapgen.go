@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
-	"github.com/ntp-monitor/ntp-monitor/pkg/frame/pcapfile"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/pcapfile"
 )
 
 // Config describes the traffic.

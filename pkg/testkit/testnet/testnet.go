@@ -65,7 +65,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/syncbuf"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/syncbuf"
 )
 
 // Subnets the hosts' addresses come from, e.g. for a server's allow list.
