@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
@@ -28,9 +29,6 @@ const (
 	maxPage = 10_000_000
 	// maxListValues bounds each list in a search filter.
 	maxListValues = 1000
-	// maxInterfaceName is generous: names in the store come from workers,
-	// which may run on other systems than Linux (IFNAMSIZ is 16 there).
-	maxInterfaceName = 64
 	// maxBody bounds every JSON request body.
 	maxBody = 1 << 20
 )
@@ -165,8 +163,8 @@ func checkIPSearch(field, s string, mk func(string, string, ...any) error) (stri
 }
 
 func checkInterfaceName(field, s string, mk func(string, string, ...any) error) error {
-	if s == "" || len(s) > maxInterfaceName || !utf8.ValidString(s) {
-		return mk(field, "must be 1–%d bytes of UTF-8", maxInterfaceName)
+	if s == "" || len(s) > session.MaxInterfaceLen || !utf8.ValidString(s) {
+		return mk(field, "must be 1–%d bytes of UTF-8", session.MaxInterfaceLen)
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f {

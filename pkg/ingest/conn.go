@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -20,12 +21,10 @@ import (
 // acks must not hold anything up.
 const writeTimeout = 10 * time.Second
 
-// Limits on hello fields: the worker_id is stored with every commit, and
-// interface names match what the session lines may carry.
-const (
-	maxWorkerID  = 128
-	maxInterface = 64
-)
+// maxWorkerID bounds the hello's worker_id, which is stored with every
+// commit; interface names are bounded as in session lines
+// (session.MaxInterfaceLen).
+const maxWorkerID = 128
 
 // worker is one worker run, identified by its worker_id, across all of its
 // connections.
@@ -351,11 +350,11 @@ func (c *conn) hello(br *bufio.Reader, dec *wire.Decoder, m *wire.Message) bool 
 		return false
 	}
 	h := m.Hello
-	if len(h.WorkerID) > maxWorkerID || len(h.Interface) > maxInterface {
+	if len(h.WorkerID) > maxWorkerID || len(h.Interface) > session.MaxInterfaceLen {
 		s.count(kHandshake)
 		s.logBad("hello with an over-long worker_id or interface; closing", "remote", c.remote,
 			"worker_id", excerpt([]byte(h.WorkerID)))
-		c.reject(fmt.Sprintf("worker_id must be at most %d bytes and interface at most %d", maxWorkerID, maxInterface))
+		c.reject(fmt.Sprintf("worker_id must be at most %d bytes and interface at most %d", maxWorkerID, session.MaxInterfaceLen))
 		return false
 	}
 	if h.Protocol != wire.Protocol {

@@ -7,8 +7,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 // Columns of ntp_clients that describe the client's latest session. On
@@ -116,7 +114,7 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 			return res, fmt.Errorf("store: commit: worker %q: %w", id, ErrSeqRange)
 		}
 	}
-	now := start.UTC().Format(wire.TimeLayout)
+	now := formatTime(start)
 
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -246,8 +244,6 @@ func (r *row) args(a []any, now string) {
 		panic(fmt.Sprintf("store: %d values bound for %d columns", i, len(a)))
 	}
 }
-
-func formatTime(t time.Time) string { return t.UTC().Format(wire.TimeLayout) }
 
 func nullString(s string) any {
 	if s == "" {

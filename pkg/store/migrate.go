@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 //go:embed migrations/*.sql
@@ -124,7 +122,7 @@ func (s *Store) apply(ctx context.Context, m migration) (bool, error) {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, s.wrap("apply migration "+m.name, err)
 	}
-	now := time.Now().UTC().Format(wire.TimeLayout)
+	now := formatTime(time.Now())
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", m.version, now); err != nil {
 		return false, s.wrap("record migration "+m.name, err)
 	}

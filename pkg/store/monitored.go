@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 // MonitoredInterface is one entry of the supervisor's desired state: an
@@ -33,7 +31,7 @@ func (s *Store) SetMonitored(ctx context.Context, name, optionsJSON string, enab
 	if err := json.Unmarshal([]byte(optionsJSON), &obj); err != nil || obj == nil {
 		return fmt.Errorf("store: monitored interface %q: options are not a JSON object: %q", name, optionsJSON)
 	}
-	now := time.Now().UTC().Format(wire.TimeLayout)
+	now := formatTime(time.Now())
 	_, err := s.w.ExecContext(ctx, `INSERT INTO monitored_interfaces (name, options, enabled, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET options = excluded.options, enabled = excluded.enabled, updated_at = excluded.updated_at`,

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 )
 
 // Client is one row of ntp_clients: a client address as seen on one capture
@@ -187,8 +187,9 @@ func prefixRange(p netip.Prefix) (lo, hi []byte) {
 	return l[:], h[:]
 }
 
-// timeText is t as stored: TimeLayout text compares like the time itself.
-func timeText(t time.Time) string { return t.UTC().Format(wire.TimeLayout) }
+// formatTime is t as stored: session.TimeLayout text compares like the time
+// itself.
+func formatTime(t time.Time) string { return session.FormatTime(t) }
 
 // Key identifies the selection: two filters with the same key select the
 // same rows. Callers use it to cache counts.
@@ -245,11 +246,11 @@ func (f *ClientFilter) where() (string, []any) {
 	}
 	if !f.SeenAfter.IsZero() {
 		conds = append(conds, "last_seen_timestamp >= ?")
-		args = append(args, timeText(f.SeenAfter))
+		args = append(args, formatTime(f.SeenAfter))
 	}
 	if !f.SeenBefore.IsZero() {
 		conds = append(conds, "last_seen_timestamp < ?")
-		args = append(args, timeText(f.SeenBefore))
+		args = append(args, formatTime(f.SeenBefore))
 	}
 	if f.MinSessions > 0 {
 		conds = append(conds, "session_count >= ?")
@@ -532,8 +533,8 @@ type InterfaceStats struct {
 // percentiles (held in memory while they are sorted: 24 bytes per client). now sets the "active in
 // the last hour/day" windows.
 func (s *Store) InterfaceStatistics(ctx context.Context, now time.Time) ([]InterfaceStats, error) {
-	hour := timeText(now.Add(-time.Hour))
-	day := timeText(now.Add(-24 * time.Hour))
+	hour := formatTime(now.Add(-time.Hour))
+	day := formatTime(now.Add(-24 * time.Hour))
 	db := s.ReadDB()
 	var sb strings.Builder
 	sb.WriteString(`SELECT interface_name, count(*),
@@ -692,7 +693,7 @@ func (s *Store) Cleanup(ctx context.Context, before time.Time, dryRun bool) (int
 	if before.IsZero() {
 		return 0, ErrCleanupBefore
 	}
-	cut := timeText(before)
+	cut := formatTime(before)
 	if dryRun {
 		var n int64
 		err := s.ReadDB().QueryRowContext(ctx,

@@ -281,8 +281,8 @@ func (d *Decoder) sessionField(m *Message, seen *uint32, key []byte, kind int, v
 		s.ServerPort = uint16(u)
 	case "interface_name":
 		s.Interface, err = d.strField(key, kind, val)
-		if err == nil && (s.Interface == "" || len(s.Interface) > 64) {
-			err = &FieldError{"interface_name", "must be 1 to 64 bytes"}
+		if err == nil && (s.Interface == "" || len(s.Interface) > session.MaxInterfaceLen) {
+			err = &FieldError{"interface_name", fmt.Sprintf("must be 1 to %d bytes", session.MaxInterfaceLen)}
 		}
 		*seen |= reqInterface
 	case "ntp_version":
@@ -478,10 +478,10 @@ func floatField(key []byte, kind int, val []byte) (float64, error) {
 	return v, nil
 }
 
-// parseTime reads TimeLayout quickly and any other RFC 3339 form through the
+// parseTime reads session.TimeLayout quickly and any other RFC 3339 form through the
 // time package.
 func parseTime(b []byte) (time.Time, error) {
-	if len(b) == len(TimeLayout) && b[4] == '-' && b[7] == '-' && b[10] == 'T' &&
+	if len(b) == len(session.TimeLayout) && b[4] == '-' && b[7] == '-' && b[10] == 'T' &&
 		b[13] == ':' && b[16] == ':' && b[19] == '.' && b[29] == 'Z' {
 		var f [7]int
 		ok := true

@@ -9,10 +9,6 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 )
 
-// TimeLayout is how session timestamps are written: RFC 3339, UTC, always
-// nine fractional digits so that the text sorts in time order.
-const TimeLayout = "2006-01-02T15:04:05.000000000Z"
-
 // AppendSession appends the session line for s with sequence number seq,
 // newline included.
 func AppendSession(b []byte, seq uint64, s *session.Session) []byte {
@@ -53,7 +49,7 @@ func AppendSession(b []byte, seq uint64, s *session.Session) []byte {
 	b = appendFloat(b, `,"server_processing_time_seconds":`, s.Processing, s.Answered)
 	b = appendFloat(b, `,"total_process_time_seconds":`, s.Total, s.Answered)
 	b = append(b, `,"session_timestamp":"`...)
-	b = s.Timestamp.UTC().AppendFormat(b, TimeLayout)
+	b = session.AppendTime(b, s.Timestamp)
 	b = append(b, '"')
 	b = append(b, `,"kod_code":`...)
 	if s.KoD == "" {
@@ -101,7 +97,7 @@ func AppendError(b []byte, msg string) []byte {
 // AppendStats appends a stats line.
 func AppendStats(b []byte, st *Stats) []byte {
 	b = append(b, `{"type":"stats","time":"`...)
-	b = st.Time.UTC().AppendFormat(b, TimeLayout)
+	b = session.AppendTime(b, st.Time)
 	b = append(b, '"')
 	b = appendUint(b, `,"packets":`, st.Packets)
 	b = appendUint(b, `,"kernel_received":`, st.KernelReceived)
