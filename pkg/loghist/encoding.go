@@ -1,0 +1,169 @@
+package loghist
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+)
+
+// Errors from UnmarshalBinary and MergeBinary.
+var (
+	// ErrFormat: the bytes are not an encoded histogram (truncated, counts
+	// that do not add up, indexes or values out of range, trailing bytes).
+	ErrFormat = errors.New("loghist: malformed histogram")
+	// ErrSchema: the histogram was encoded with another bucket schema.
+	ErrSchema = errors.New("loghist: histogram of another schema")
+)
+
+const version = 1
+
+// The encoding:
+//
+//	version, Schema, uvarint count
+//	and when count > 0:
+//	  sum, min, max as little-endian float64
+//	  uvarint zero-bucket count
+//	  the positive buckets, then the negative ones, each side as
+//	    uvarint k, then k × (uvarint index gap, uvarint count)
+//
+// Index gaps count from one below the smallest index, so every gap is at
+// least 1 and a side's indexes are strictly ascending.
+
+// AppendBinary appends the encoded histogram to b.
+func (h *Histogram) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, version, Schema)
+	b = binary.AppendUvarint(b, h.count)
+	if h.count == 0 {
+		return b, nil
+	}
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.sum))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.min))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.max))
+	b = binary.AppendUvarint(b, h.zero)
+	b = appendSide(b, h.pos)
+	return appendSide(b, h.neg), nil
+}
+
+func appendSide(b []byte, side []uint64) []byte {
+	k := 0
+	for _, n := range side {
+		if n != 0 {
+			k++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(k))
+	last := -1
+	for i, n := range side {
+		if n != 0 {
+			b = binary.AppendUvarint(b, uint64(i-last))
+			b = binary.AppendUvarint(b, n)
+			last = i
+		}
+	}
+	return b
+}
+
+// UnmarshalBinary replaces h with the histogram encoded in b.
+func (h *Histogram) UnmarshalBinary(b []byte) error {
+	h.Reset()
+	return h.MergeBinary(b)
+}
+
+// MergeBinary adds the histogram encoded in b to h without decoding it into
+// a Histogram of its own. It checks b whole before changing h.
+func (h *Histogram) MergeBinary(b []byte) error {
+	if len(b) < 2 || b[0] != version {
+		return ErrFormat
+	}
+	if b[1] != Schema {
+		return ErrSchema
+	}
+	count, b, err := uvarint(b[2:])
+	if err != nil {
+		return err
+	}
+	if count == 0 {
+		return trailing(b)
+	}
+	if len(b) < 24 {
+		return ErrFormat
+	}
+	sum := math.Float64frombits(binary.LittleEndian.Uint64(b))
+	lo := math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))
+	hi := math.Float64frombits(binary.LittleEndian.Uint64(b[16:]))
+	if !finite(sum) || !finite(lo) || !finite(hi) || lo > hi {
+		return ErrFormat
+	}
+	zero, b, err := uvarint(b[24:])
+	if err != nil {
+		return err
+	}
+	// Check first, add second: a malformed buffer leaves h as it was. The
+	// decoded buckets wait in h.scratch, which is kept for the next merge.
+	pairs := h.scratch[:0]
+	var total uint64
+	for side := range 2 {
+		k, rest, err := uvarint(b)
+		if err != nil || k > buckets {
+			return ErrFormat
+		}
+		b = rest
+		i := -1
+		for range k {
+			var gap, n uint64
+			if gap, b, err = uvarint(b); err != nil || gap == 0 || gap > buckets {
+				return ErrFormat
+			}
+			if n, b, err = uvarint(b); err != nil || n == 0 {
+				return ErrFormat
+			}
+			i += int(gap)
+			if i >= buckets || total+n < total {
+				return ErrFormat
+			}
+			total += n
+			pairs = append(pairs, bucketCount{side*buckets + i, n})
+		}
+	}
+	h.scratch = pairs
+	if err := trailing(b); err != nil {
+		return err
+	}
+	if total+zero != count || total+zero < zero {
+		return ErrFormat
+	}
+	h.mergeStats(count, sum, lo, hi)
+	h.zero += zero
+	for _, p := range pairs {
+		if p.i < buckets {
+			h.side(&h.pos)[p.i] += p.n
+		} else {
+			h.side(&h.neg)[p.i-buckets] += p.n
+		}
+	}
+	return nil
+}
+
+// bucketCount is one decoded bucket: i counts the positive side's buckets
+// first, then the negative side's.
+type bucketCount struct {
+	i int
+	n uint64
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func uvarint(b []byte) (uint64, []byte, error) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, ErrFormat
+	}
+	return v, b[n:], nil
+}
+
+func trailing(b []byte) error {
+	if len(b) != 0 {
+		return ErrFormat
+	}
+	return nil
+}
