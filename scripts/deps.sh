@@ -4,7 +4,11 @@
 #
 #   scripts/deps.sh run    to build and run: libpcap-dev for the worker (cgo)
 #   scripts/deps.sh        to test as well (make deps): the real NTP software
-#                          and packet tools the tests and the demo run
+#                          and packet tools the tests and the demo run,
+#                          PostgreSQL and Chromium for the test kits under
+#                          pkg/testkit, and the unprivileged user
+#                          ntpmon-test that pkg/testkit/pgtest runs
+#                          PostgreSQL as (it refuses to run as root)
 #
 # The test tools include chrony, which Debian lets only one NTP daemon
 # package ("time-daemon") be installed beside: it replaces
@@ -28,6 +32,10 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 want=(libpcap-dev gcc make iproute2 curl ca-certificates)
 if [ "$mode" = test ]; then
 	want+=(chrony ntpsec-ntpdig ntpsec-ntpdate tshark tcpdump python3-ntp procps util-linux sqlite3)
+	# pkg/testkit/pgtest and pkg/testkit/browser. Chromium renders text
+	# in screenshots with the fonts installed: DejaVu, and Liberation
+	# for pages that ask for Arial, Helvetica or Times.
+	want+=(postgresql chromium fonts-dejavu-core fonts-liberation)
 	if ! installed chrony && [ "${NTP_DEPS_REPLACE_NTPD:-0}" != 1 ]; then
 		for daemon in ntpsec ntp openntpd; do
 			if installed "$daemon"; then
@@ -61,10 +69,38 @@ if [ ${#need[@]} -gt 0 ]; then
 		"${sudo[@]}" chmod 755 "$policy"
 		created_policy=1
 	fi
-	trap 'if [ "$created_policy" = 1 ]; then "${sudo[@]}" rm -f "$policy"; fi' EXIT
+	# Keep postgresql's package scripts from creating the system cluster
+	# "main" (postgresql-common reads createcluster.d/ through the
+	# include_dir of its createcluster.conf), so that no system database
+	# is left behind for the tests' sake.
+	nocluster=/etc/postgresql-common/createcluster.d/ntp-monitor-deps.conf
+	created_nocluster=0
+	created_nocluster_dir=0
+	if [ ! -d "$(dirname "$nocluster")" ]; then
+		"${sudo[@]}" mkdir -p "$(dirname "$nocluster")"
+		created_nocluster_dir=1
+	fi
+	if [ ! -e "$nocluster" ]; then
+		echo 'create_main_cluster = false' | "${sudo[@]}" tee "$nocluster" >/dev/null
+		created_nocluster=1
+	fi
+	undo() {
+		if [ "$created_policy" = 1 ]; then "${sudo[@]}" rm -f "$policy"; fi
+		if [ "$created_nocluster" = 1 ]; then "${sudo[@]}" rm -f "$nocluster"; fi
+		if [ "$created_nocluster_dir" = 1 ]; then "${sudo[@]}" rmdir --ignore-fail-on-non-empty "$(dirname "$nocluster")"; fi
+	}
+	trap undo EXIT
 	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" apt-get update -qq
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# PostgreSQL refuses to run as root, and the tests run as root: pgtest runs
+# its servers as this system user, which owns nothing but their temp dirs.
+if [ "$mode" = test ] && ! getent passwd ntpmon-test >/dev/null; then
+	echo "deps: adding the system user ntpmon-test"
+	"${sudo[@]}" useradd --system --user-group --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin --comment "ntp-monitor test servers" ntpmon-test
 fi
 
 # ntpsec's ntpd and ntpq, unpacked beside the project.
@@ -84,5 +120,7 @@ fi
 ready="$(go version | cut -d' ' -f3), libpcap $(dpkg-query -W -f='${Version}' libpcap-dev)"
 if [ "$mode" = test ]; then
 	ready+=", chrony $(dpkg-query -W -f='${Version}' chrony)"
+	ready+=", postgresql $(dpkg-query -W -f='${Version}' postgresql)"
+	ready+=", chromium $(dpkg-query -W -f='${Version}' chromium)"
 fi
 echo "deps: ready for $mode ($ready)"
