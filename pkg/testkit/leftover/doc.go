@@ -26,6 +26,10 @@
 //	os.RemoveAll(dir)
 //	rec.Release()
 //
+// RunKilled is for a kit's test of its reaper: it runs the test again in a
+// child process and kills it with SIGKILL once the child has set up what
+// must be reaped.
+//
 // Processes are found and killed by PID alone, never by name: a process
 // belongs to a directory when its working directory is in it, or when one of
 // its arguments names it (as Chromium passes --user-data-dir=DIR to each of

@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // testKit names the state directory of these tests, apart from the kits'.
@@ -246,5 +248,55 @@ func TestReadRecord(t *testing.T) {
 				t.Errorf("readRecord(%q) = %+v, %q", tc.text, owner, dir)
 			}
 		})
+	}
+}
+
+// TestRunKilled reaps the claim of a real owner killed with SIGKILL: a
+// child test that claimed a directory and left a process working in it.
+func TestRunKilled(t *testing.T) {
+	if os.Getenv("LEFTOVER_REAP_CHILD") == "1" {
+		dir, err := os.MkdirTemp("", "ntpm-leftover-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Claim(testKit, dir); err != nil {
+			t.Fatal(err)
+		}
+		// Its own session, so that it outlives the killed child.
+		cmd := exec.Command("sleep", "300")
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("READY %s %d\n", dir, cmd.Process.Pid)
+		time.Sleep(time.Minute)
+		return
+	}
+	f := RunKilled(t, "LEFTOVER_REAP_CHILD")
+	var dir string
+	var pid int
+	if _, err := fmt.Sscan(strings.Join(f, " "), &dir, &pid); err != nil {
+		t.Fatalf("child's READY %q: %v", f, err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(dir)
+		syscall.Kill(pid, syscall.SIGKILL)
+	})
+	if zombie(pid) {
+		t.Fatalf("the process the child left (pid %d) is not running: the test proves nothing", pid)
+	}
+	reaped, err := Reap(testKit, nil)
+	if err != nil {
+		t.Errorf("Reap: %v", err)
+	}
+	if !slices.Contains(reaped, dir) {
+		t.Errorf("Reap reaped %q, want %s", reaped, dir)
+	}
+	if !gone(pid) {
+		t.Errorf("the process in the killed owner's directory (pid %d) still runs", pid)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s: %v, want it gone", dir, err)
 	}
 }

@@ -1,12 +1,9 @@
 package pgtest
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,31 +122,11 @@ func TestReapAfterKill(t *testing.T) {
 	if _, err := binDir(); err != nil {
 		t.Skip(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestReapAfterKill$", "-test.v")
-	cmd.Env = append(os.Environ(), "PGTEST_REAP_CHILD=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	f := leftover.RunKilled(t, "PGTEST_REAP_CHILD")
 	var dir string
 	var pid, segment int
-	sc := bufio.NewScanner(out)
-	var lines []string
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if _, err := fmt.Sscanf(sc.Text(), "READY %s %d %d", &dir, &pid, &segment); err == nil {
-			break
-		}
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	if dir == "" {
-		t.Fatalf("child never got ready: %v\n%s", sc.Err(), strings.Join(lines, "\n"))
+	if _, err := fmt.Sscan(strings.Join(f, " "), &dir, &pid, &segment); err != nil {
+		t.Fatalf("child's READY %q: %v", f, err)
 	}
 	if !running(pid) || !segmentExists(segment) {
 		t.Fatalf("the killed child left no server behind to reap (postmaster %d, segment %d): the test proves nothing", pid, segment)
