@@ -10,6 +10,14 @@
 //   - tsharktest: tshark's dissection of a capture, to cross-check decoders.
 //   - syncbuf: a buffer that concurrent writers and readers share, for
 //     captured process output and logs.
+//   - pgtest: throwaway PostgreSQL servers, one per test or one per
+//     package with a database per test.
+//   - browser: headless Chromium driven over the DevTools protocol, which
+//     records console errors, exceptions and failed requests, and takes
+//     screenshots.
+//   - leftover: claims on what a test owns, so that what a killed test
+//     binary left running is reaped by the next one (pgtest and browser
+//     use it; testnet keeps records of its own, for namespaces and links).
 //
 // Test kits that belong to one package (store/storetest,
 // ingest/ingesttest) stay beside that package, as net/http/httptest does.
