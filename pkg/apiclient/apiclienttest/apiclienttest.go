@@ -26,7 +26,12 @@ import (
 type Server struct {
 	URL   string
 	Store *store.Store
+	http  *httptest.Server
 }
+
+// Close stops serving, as a collector that went away; the test's end also
+// does.
+func (s *Server) Close() { s.http.Close() }
 
 // Options change the server from its defaults.
 type Options struct {
@@ -53,7 +58,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	hs := httptest.NewServer(api.Handler())
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Store: st}
+	return &Server{URL: hs.URL, Store: st, http: hs}
 }
 
 // Commit writes sessions through the store's commit path, as ingestion
