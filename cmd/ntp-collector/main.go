@@ -27,7 +27,7 @@ func main() {
 	app := &cli.App{
 		Name:     "ntp-collector",
 		Usage:    "collect NTP client sessions from ntp-worker processes into SQLite",
-		Commands: []*cli.Command{serveCommand()},
+		Commands: []*cli.Command{serveCommand(), clientsCommand(), topCommand()},
 	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "ntp-collector:", err)
