@@ -36,6 +36,10 @@ if [ "$mode" = test ]; then
 	# in screenshots with the fonts installed: DejaVu, and Liberation
 	# for pages that ask for Arial, Helvetica or Times.
 	want+=(postgresql chromium fonts-dejavu-core fonts-liberation)
+	# More NTP clients for the ground-truth captures of pkg/fingerprint
+	# (scripts/fingerprint-pcaps.sh); neither runs as a service. Debian's
+	# busybox is built without its ntpd applet, so it is not among them.
+	want+=(python3-ntplib libnet-ntp-perl)
 	if ! installed chrony && [ "${NTP_DEPS_REPLACE_NTPD:-0}" != 1 ]; then
 		for daemon in ntpsec ntp openntpd; do
 			if installed "$daemon"; then
@@ -103,14 +107,36 @@ if [ "$mode" = test ] && ! getent passwd ntpmon-test >/dev/null; then
 		--shell /usr/sbin/nologin --comment "ntp-monitor test servers" ntpmon-test
 fi
 
-# ntpsec's ntpd and ntpq, unpacked beside the project.
-if [ "$mode" = test ] && [ ! -x "$root/.deps/ntpsec/usr/sbin/ntpd" ]; then
-	echo "deps: unpacking ntpsec into .deps/ntpsec"
+# unpack PACKAGE[=VERSION] BINARY unpacks a Debian package beside the
+# project, in .deps/PACKAGE, unless BINARY (a path inside it) is there.
+unpack() {
+	local pkg=${1%%=*} tmp
+	[ -x "$root/.deps/$pkg/$2" ] && return 0
+	echo "deps: unpacking $pkg into .deps/$pkg"
 	tmp=$(mktemp -d)
-	(cd "$tmp" && apt-get download ntpsec >/dev/null 2>&1 || { "${sudo[@]}" apt-get update -qq && apt-get download ntpsec >/dev/null; })
-	mkdir -p "$root/.deps/ntpsec"
-	dpkg-deb -x "$tmp"/ntpsec_*.deb "$root/.deps/ntpsec"
+	(cd "$tmp" && apt-get download "$1" >/dev/null 2>&1 || { "${sudo[@]}" apt-get update -qq && apt-get download "$1" >/dev/null; })
+	mkdir -p "$root/.deps/$pkg"
+	dpkg-deb -x "$tmp/${pkg}"_*.deb "$root/.deps/$pkg"
 	rm -rf "$tmp"
+}
+
+if [ "$mode" = test ]; then
+	# ntpsec's ntpd and ntpq.
+	unpack ntpsec usr/sbin/ntpd
+	# openntpd and systemd-timesyncd conflict with chrony as packages;
+	# fingerprint-pcaps.sh runs their binaries directly. timesyncd links
+	# against the host's libsystemd-shared, so its version follows systemd's.
+	# Only the capture script needs them, not the tests: a failed download
+	# is reported, not fatal.
+	unpack openntpd usr/sbin/ntpd || echo "deps: openntpd could not be unpacked; fingerprint-pcaps.sh will lack it" >&2
+	systemd=$(dpkg-query -W -f='${Version}' systemd 2>/dev/null || true)
+	if [ -n "$systemd" ] && apt-cache show "systemd-timesyncd=$systemd" >/dev/null 2>&1; then
+		timesyncd="systemd-timesyncd=$systemd"
+	else
+		timesyncd=systemd-timesyncd
+	fi
+	unpack "$timesyncd" lib/systemd/systemd-timesyncd ||
+		echo "deps: systemd-timesyncd could not be unpacked; fingerprint-pcaps.sh will lack it" >&2
 fi
 
 if ! command -v go >/dev/null 2>&1; then
