@@ -21,18 +21,13 @@
 # inserted into each captured frame afterwards, which the README records.
 set -euo pipefail
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "golden-pcaps.sh: needs root to create network namespaces; run it with sudo" >&2
-	exit 1
-fi
-
 root=$(cd "$(dirname "$0")/.." && pwd)
+prog=golden-pcaps keep=${GOLDEN_KEEP:-}
+. "$root/scripts/netns-capture.sh"
 out=${1:-$root/pkg/ntp/testdata/golden}
 ntpd=$root/.deps/ntpsec/usr/sbin/ntpd
 ntpq=$root/.deps/ntpsec/usr/bin/ntpq
-for tool in chronyd ntpdig ntpdate tcpdump setpriv python3 ip; do
-	command -v "$tool" >/dev/null || { echo "golden-pcaps.sh: $tool not found; run make deps" >&2; exit 1; }
-done
+need chronyd ntpdig ntpdate tcpdump setpriv python3 ip
 [ -x "$ntpd" ] && [ -x "$ntpq" ] || { echo "golden-pcaps.sh: $ntpd or $ntpq missing; run make deps" >&2; exit 1; }
 
 id=$$
@@ -40,33 +35,8 @@ srv=gp-srv-$id
 cli=gp-cli-$id
 sveth=gps$id
 cveth=gpc$id
-tmp=$(mktemp -d /tmp/golden-pcaps.XXXXXX)
-pids=()
+namespaces=("$cli" "$srv")
 
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	for pid in "${pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	ip netns del "$cli" 2>/dev/null || true
-	ip netns del "$srv" 2>/dev/null || true
-	if [ -n "${GOLDEN_KEEP:-}" ]; then
-		echo "golden: logs kept in $tmp"
-	else
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# No CAP_SYS_TIME for anything started here, in any descendant.
-nocap=(setpriv --bounding-set -sys_time --inh-caps -sys_time --)
 in_srv() { ip netns exec "$srv" "${nocap[@]}" "$@"; }
 in_cli() { ip netns exec "$cli" "${nocap[@]}" "$@"; }
 
@@ -103,10 +73,7 @@ fi
 start() {
 	local name=$1
 	shift
-	# Not through in_srv: a backgrounded function would be a subshell, and
-	# its PID is not the daemon's.
-	ip netns exec "$srv" "${nocap[@]}" "$@" >"$tmp/$name.log" 2>&1 &
-	pids+=($!)
+	spawn "$srv" "$tmp/$name.log" "$@"
 }
 
 # chronyd as a server on one IPv4 and one IPv6 address.
