@@ -13,7 +13,7 @@ BIN := bin
 
 # Fuzz targets run briefly inside make test: package:Target.
 FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecode \
-	./pkg/hll:FuzzMergeBinary ./pkg/loghist:FuzzMergeBinary
+	./pkg/hll:FuzzMergeBinary ./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify
 FUZZ_TIME ?= 10s
 
 .PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-collector bench-api run demo install uninstall clean
