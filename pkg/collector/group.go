@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 )
 
 // Group is a set of long-running components. Each runs until its context is
@@ -82,7 +84,7 @@ func (g *Group) Run(ctx context.Context) error {
 		name := g.comps[r.i].name
 		if r.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, r.err))
-			log.Error("component failed; shutting down", "component", name, "err", r.err)
+			log.Error("component failed; shutting down", "component", name, logging.KeyErr, r.err)
 		} else {
 			errs = append(errs, fmt.Errorf("%s stopped unexpectedly", name))
 			log.Error("component stopped unexpectedly; shutting down", "component", name)

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
@@ -186,7 +187,7 @@ func (c *conn) writeLoop() {
 				return
 			}
 			if err := sendAck(); err != nil {
-				c.srv.log.Debug("ack write failed; closing", "remote", c.remote, "err", err)
+				c.srv.log.Debug("ack write failed; closing", "remote", c.remote, logging.KeyErr, err)
 				c.close()
 				return
 			}
@@ -270,7 +271,7 @@ func (c *conn) readLoop() {
 			default:
 				// A line cut by the connection's end is not counted: its
 				// session was never acknowledged and will be resent.
-				s.log.Info("worker connection ended", "worker_id", w.id, "remote", c.remote, "err", err)
+				s.log.Info("worker connection ended", "worker_id", w.id, "remote", c.remote, logging.KeyErr, err)
 			}
 			return
 		}
@@ -374,7 +375,7 @@ func (c *conn) hello(br *bufio.Reader, dec *wire.Decoder, m *wire.Message) bool 
 	storeHW, err := s.st.HighWater(ctx, h.WorkerID)
 	cancel()
 	if err != nil {
-		s.log.Error("cannot read the worker's committed seq; closing", "worker_id", h.WorkerID, "err", err)
+		s.log.Error("cannot read the worker's committed seq; closing", "worker_id", h.WorkerID, logging.KeyErr, err)
 		c.reject("collector store unavailable")
 		return false
 	}
@@ -482,7 +483,7 @@ func (c *conn) badLine(err error, line []byte) {
 		k = kSyntax
 	}
 	c.srv.count(k)
-	c.srv.logBad("bad line from worker skipped", "worker_id", c.w.id, "remote", c.remote, "err", err, "line", excerpt(line))
+	c.srv.logBad("bad line from worker skipped", "worker_id", c.w.id, "remote", c.remote, logging.KeyErr, err, "line", excerpt(line))
 }
 
 func isBlank(line []byte) bool {

@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
@@ -348,7 +349,7 @@ func (s *Server) acceptLoop() {
 			// Out of file descriptors and the like: back off as
 			// net/http does rather than spin.
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Warn("ingestion accept failed; retrying", "err", err, "retry_in", delay)
+			s.log.Warn("ingestion accept failed; retrying", logging.KeyErr, err, "retry_in", delay)
 			time.Sleep(delay)
 			continue
 		}
@@ -471,7 +472,7 @@ func (s *Server) logBad(msg string, args ...any) {
 		return
 	}
 	if suppressed > 0 {
-		args = append(args, "suppressed_since_last", suppressed)
+		args = append(args, logging.KeySuppressed, suppressed)
 	}
 	s.log.Warn(msg, args...)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
@@ -177,11 +178,11 @@ func (s *Server) commit(p *pending) error {
 		s.statMu.Unlock()
 		if drainBy = s.drainBy.Load(); drainBy != 0 && time.Now().Add(backoff).After(time.Unix(0, drainBy)) {
 			s.log.Error("batch commit failed at shutdown; giving up, the workers will resend it",
-				"sessions", p.b.Len(), "rows", p.b.Rows(), "attempts", attempt, "err", err)
+				"sessions", p.b.Len(), "rows", p.b.Rows(), "attempts", attempt, logging.KeyErr, err)
 			return fmt.Errorf("ingest: %d sessions left uncommitted at shutdown: %w", p.b.Len(), err)
 		}
 		s.log.Error("batch commit failed; batch kept, not acknowledged, retrying",
-			"sessions", p.b.Len(), "rows", p.b.Rows(), "attempt", attempt, "retry_in", backoff, "err", err)
+			"sessions", p.b.Len(), "rows", p.b.Rows(), "attempt", attempt, "retry_in", backoff, logging.KeyErr, err)
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 5*time.Second)
 	}

@@ -1,5 +1,3 @@
-// Package logging builds the log/slog loggers of the ntp-monitor commands
-// from their --log-level and --log-format settings.
 package logging
 
 import (

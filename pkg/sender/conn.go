@@ -10,6 +10,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -107,7 +108,7 @@ func (s *Sender) logFailure(err error, dropped bool, wait time.Duration, spooled
 	}
 	attrs := []any{"retry_in", wait.Round(time.Millisecond), "spooled", spooled, "spool", size}
 	if suppressed > 0 {
-		attrs = append(attrs, "similar_suppressed", suppressed)
+		attrs = append(attrs, logging.KeySuppressed, suppressed)
 	}
 	var rej *RejectedError
 	if errors.As(err, &rej) {
@@ -427,9 +428,9 @@ func (s *Sender) badLine(limit *logLimiter, err error, line []byte) {
 	if len(line) > show {
 		line = line[:show]
 	}
-	attrs := []any{"error", err, "line", string(line)}
+	attrs := []any{logging.KeyErr, err, "line", string(line)}
 	if n > 0 {
-		attrs = append(attrs, "similar_suppressed", n)
+		attrs = append(attrs, logging.KeySuppressed, n)
 	}
 	s.log.Warn("ignoring a bad line from the collector", attrs...)
 }

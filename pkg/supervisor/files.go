@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 )
 
 // writePIDFile writes pid to path atomically, so a collector that dies
@@ -93,7 +95,7 @@ func rotateLog(path string, max int64, backups int) (bool, error) {
 func (s *Supervisor) rotate(w *worker) {
 	rotated, err := rotateLog(w.logPath, s.cfg.LogMaxBytes, s.cfg.LogBackups)
 	if err != nil {
-		s.log.Warn("rotating worker log", "interface", w.name, "path", w.logPath, "err", err)
+		s.log.Warn("rotating worker log", "interface", w.name, "path", w.logPath, logging.KeyErr, err)
 	} else if rotated {
 		s.log.Info("rotated worker log", "interface", w.name, "path", w.logPath)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 )
 
 // workerEnv is the collector's environment without its NTP_… settings (they
@@ -62,7 +64,7 @@ func (s *Supervisor) spawn(w *worker) (*os.Process, <-chan Exit, error) {
 	}
 	started := time.Now()
 	if err := writePIDFile(w.pidPath, cmd.Process.Pid); err != nil {
-		s.log.Error("writing PID file", "interface", w.name, "path", w.pidPath, "err", err)
+		s.log.Error("writing PID file", "interface", w.name, "path", w.pidPath, logging.KeyErr, err)
 	}
 	exits := make(chan Exit, 1)
 	go func() {
@@ -108,7 +110,7 @@ func (s *Supervisor) run(w *worker, proc *os.Process, exits <-chan Exit) {
 			s.rotate(w)
 			p, ch, err := s.spawn(w)
 			if err != nil {
-				log.Error("worker start failed", "err", err)
+				log.Error("worker start failed", logging.KeyErr, err)
 				s.exited(w, Exit{Time: time.Now().UTC(), Code: -1, Error: err.Error()})
 			} else {
 				proc, exits = p, ch
@@ -129,7 +131,7 @@ func (s *Supervisor) run(w *worker, proc *os.Process, exits <-chan Exit) {
 				case ex := <-exits:
 					removePIDFile(w.pidPath, proc.Pid)
 					s.exited(w, ex)
-					log.Warn("worker exited unexpectedly", "pid", proc.Pid, "code", ex.Code, "signal", ex.Signal, "err", ex.Error)
+					log.Warn("worker exited unexpectedly", "pid", proc.Pid, "code", ex.Code, "signal", ex.Signal, logging.KeyErr, ex.Error)
 					proc = nil
 					running.Stop()
 					break wait
@@ -228,7 +230,7 @@ func (s *Supervisor) stopped(w *worker, ex *Exit) {
 func (s *Supervisor) terminate(iface string, proc *os.Process, exits <-chan Exit) Exit {
 	log := s.log.With("interface", iface, "pid", proc.Pid)
 	if err := proc.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		log.Warn("SIGTERM failed", "err", err)
+		log.Warn("SIGTERM failed", logging.KeyErr, err)
 	}
 	t := time.NewTimer(s.cfg.StopTimeout)
 	defer t.Stop()
@@ -242,7 +244,7 @@ func (s *Supervisor) terminate(iface string, proc *os.Process, exits <-chan Exit
 		log.Warn("shutdown deadline reached; killing worker")
 	}
 	if err := proc.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		log.Error("SIGKILL failed", "err", err)
+		log.Error("SIGKILL failed", logging.KeyErr, err)
 	}
 	select {
 	case ex := <-exits:

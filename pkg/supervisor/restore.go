@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 )
 
 // identity is what a PID file turned out to point at.
@@ -112,7 +114,7 @@ func (s *Supervisor) Restore(ctx context.Context) error {
 		}
 		pid, err := readPIDFile(path)
 		if err != nil {
-			s.log.Warn("removing unreadable PID file", "path", path, "err", err)
+			s.log.Warn("removing unreadable PID file", "path", path, logging.KeyErr, err)
 			os.Remove(path)
 			continue
 		}
@@ -125,7 +127,7 @@ func (s *Supervisor) Restore(ctx context.Context) error {
 		switch {
 		case id == idOurs && wanted && (s.cfg.Desired == nil || slices.Equal(args, s.argv(name, opts))):
 			if err := s.adopt(name, pid, args, opts, path); err != nil {
-				log.Error("adopting worker", "err", err)
+				log.Error("adopting worker", logging.KeyErr, err)
 				continue
 			}
 			adopted[name] = true
@@ -172,7 +174,7 @@ func (s *Supervisor) Restore(ctx context.Context) error {
 		}
 		w, err := s.reserve(name, opts)
 		if err != nil {
-			s.log.Error("restoring worker", "interface", name, "err", err)
+			s.log.Error("restoring worker", "interface", name, logging.KeyErr, err)
 			continue
 		}
 		if err := s.launch(w); err != nil {
@@ -181,7 +183,7 @@ func (s *Supervisor) Restore(ctx context.Context) error {
 			s.mu.Lock()
 			w.state = StateFailed
 			s.mu.Unlock()
-			s.log.Error("restoring worker", "interface", name, "err", err)
+			s.log.Error("restoring worker", "interface", name, logging.KeyErr, err)
 			continue
 		}
 		s.log.Info("restored worker", "interface", name, "pid", s.current(name).PID)
@@ -192,7 +194,7 @@ func (s *Supervisor) Restore(ctx context.Context) error {
 // fail records a wanted interface that cannot be started as failed, so that
 // its Status says why.
 func (s *Supervisor) fail(name string, opts Options, err error) {
-	s.log.Error("cannot restore worker", "interface", name, "err", err)
+	s.log.Error("cannot restore worker", "interface", name, logging.KeyErr, err)
 	if ValidateName(name) != nil {
 		return // not a name we can key status by
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
@@ -332,7 +333,7 @@ func (s *Supervisor) Start(ctx context.Context, name string, opts Options) (Stat
 	}
 	if err := s.launch(w); err != nil {
 		if perr := s.persist(context.WithoutCancel(ctx), name, opts, false); perr != nil {
-			s.log.Error("reverting desired state", "interface", name, "err", perr)
+			s.log.Error("reverting desired state", "interface", name, logging.KeyErr, perr)
 		}
 		return Status{}, err
 	}

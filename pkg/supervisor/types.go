@@ -16,6 +16,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 )
 
 // Errors returned by the supervisor, wrapped with detail; test with errors.Is.
@@ -148,7 +150,7 @@ func (e Exit) LogValue() slog.Value {
 		attrs = append(attrs, slog.String("signal", e.Signal))
 	}
 	if e.Error != "" {
-		attrs = append(attrs, slog.String("error", e.Error))
+		attrs = append(attrs, slog.String(logging.KeyErr, e.Error))
 	}
 	return slog.GroupValue(attrs...)
 }

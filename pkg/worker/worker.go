@@ -20,6 +20,7 @@ import (
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
 	"github.com/ntp-monitor/ntp-monitor/pkg/frame"
+	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
 	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
@@ -388,7 +389,7 @@ func (w *Worker) stats() wire.Stats {
 	c := w.table.Counters()
 	cs, err := w.src.Stats()
 	if err != nil {
-		w.log.Debug("capture statistics unavailable", "error", err)
+		w.log.Debug("capture statistics unavailable", logging.KeyErr, err)
 	}
 	return wire.Stats{
 		Time:           time.Now(),
@@ -432,7 +433,7 @@ func (w *Worker) logSummary(s *Summary, flushErr error) {
 		"duration", s.Duration.Round(time.Millisecond).String(),
 	}
 	if flushErr != nil {
-		w.log.Warn("capture stopped; not every session was acknowledged", append(attrs, "error", flushErr)...)
+		w.log.Warn("capture stopped; not every session was acknowledged", append(attrs, logging.KeyErr, flushErr)...)
 		return
 	}
 	w.log.Info("capture stopped", attrs...)
