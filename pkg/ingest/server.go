@@ -170,7 +170,9 @@ type Server struct {
 	lastCommitAt  time.Time
 	lastCommitErr string
 
-	badLines logLimiter
+	// badLines rate-limits the warnings about refused lines and peers,
+	// which a broken or hostile peer can send at line rate.
+	badLines logging.Limiter
 }
 
 var errKinds = [...]string{ErrKindSyntax, ErrKindField, ErrKindOversize, ErrKindUnexpected,
@@ -214,7 +216,7 @@ func New(cfg Config, st *store.Store) *Server {
 		stopReading: make(chan struct{}),
 		workers:     make(map[string]*worker),
 		conns:       make(map[*conn]struct{}),
-		badLines:    logLimiter{burst: 10, window: 10 * time.Second},
+		badLines:    logging.Limiter{Burst: 10, Window: 10 * time.Second},
 	}
 }
 
@@ -464,41 +466,9 @@ func (s *Server) Health() error {
 	return nil
 }
 
-// logBad logs a refused line or peer, at most logLimiter.burst times per
-// window; the next line that gets through says how many were suppressed.
+// logBad logs a refused line or peer, at most Burst times per window of
+// Server.badLines; the next line that gets through says how many were
+// suppressed.
 func (s *Server) logBad(msg string, args ...any) {
-	ok, suppressed := s.badLines.allow(time.Now())
-	if !ok {
-		return
-	}
-	if suppressed > 0 {
-		args = append(args, logging.KeySuppressed, suppressed)
-	}
-	s.log.Warn(msg, args...)
-}
-
-type logLimiter struct {
-	burst  int
-	window time.Duration
-
-	mu         sync.Mutex
-	start      time.Time
-	n          int
-	suppressed int
-}
-
-func (l *logLimiter) allow(now time.Time) (bool, int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.start) >= l.window {
-		l.start, l.n = now, 0
-	}
-	if l.n >= l.burst {
-		l.suppressed++
-		return false, 0
-	}
-	l.n++
-	sup := l.suppressed
-	l.suppressed = 0
-	return true, sup
+	s.badLines.Log(context.Background(), s.log, slog.LevelWarn, msg, args...)
 }

@@ -15,6 +15,16 @@
 //
 //	log.Warn("ack write failed", logging.KeyErr, err)
 //
+// # Rate limits
+//
+// A Limiter lets a few messages of one kind through per window and counts
+// the rest; the next message that gets through carries that count under
+// KeySuppressed. A peer that sends garbage at line rate cannot flood the
+// log, and the operator still learns how much was left out:
+//
+//	bad := logging.Limiter{Burst: 10, Window: 10 * time.Second}
+//	bad.Log(ctx, log, slog.LevelWarn, "bad line from worker skipped", logging.KeyErr, err)
+//
 // The package imports nothing of the project: it sits at the bottom of the
 // package graph, and it keeps no package-level state.
 package logging

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"time"
@@ -53,7 +54,7 @@ func (s *Sender) Run(ctx context.Context) error {
 	var (
 		delay    = s.cfg.MinBackoff
 		failures int // consecutive failed attempts
-		limit    = logLimiter{every: logEvery}
+		limit    = &logging.Limiter{Window: logEvery}
 	)
 	for {
 		conn, br, err := s.connect(ctx)
@@ -70,7 +71,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			// overloaded) is not hammered at MinBackoff.
 			if time.Since(began) >= stableAfter {
 				delay = s.cfg.MinBackoff
-				limit = logLimiter{every: logEvery}
+				limit = &logging.Limiter{Window: logEvery}
 			}
 			s.mu.Lock()
 			s.connected = false
@@ -86,9 +87,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		failures++
 		wait := jitter(delay)
 		delay = min(2*delay, s.cfg.MaxBackoff)
-		if n, ok := limit.allow(time.Now()); ok {
-			s.logFailure(err, dropped, wait, spooled, size, n)
-		}
+		s.logFailure(ctx, limit, err, dropped, wait, spooled, size)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -99,20 +98,17 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 }
 
-// logFailure writes the one line an operator needs: what failed, what to
-// do, and what happens to the data meanwhile.
-func (s *Sender) logFailure(err error, dropped bool, wait time.Duration, spooled uint64, size, suppressed int) {
+// logFailure writes, rate-limited, the one line an operator needs: what
+// failed, what to do, and what happens to the data meanwhile.
+func (s *Sender) logFailure(ctx context.Context, limit *logging.Limiter, err error, dropped bool, wait time.Duration, spooled uint64, size int) {
 	held := "oldest dropped when full"
 	if s.cfg.Block {
 		held = "reading pauses when full"
 	}
 	attrs := []any{"retry_in", wait.Round(time.Millisecond), "spooled", spooled, "spool", size}
-	if suppressed > 0 {
-		attrs = append(attrs, logging.KeySuppressed, suppressed)
-	}
 	var rej *RejectedError
 	if errors.As(err, &rej) {
-		s.log.Error(fmt.Sprintf("collector at %s rejected this worker: %s; check that --token matches the collector's token; retrying in %s; sessions are held in memory (%d/%d, %s)",
+		limit.Log(ctx, s.log, slog.LevelError, fmt.Sprintf("collector at %s rejected this worker: %s; check that --token matches the collector's token; retrying in %s; sessions are held in memory (%d/%d, %s)",
 			s.cfg.Addr, rej.Message, wait.Round(time.Millisecond), spooled, size, held), attrs...)
 		return
 	}
@@ -120,7 +116,7 @@ func (s *Sender) logFailure(err error, dropped bool, wait time.Duration, spooled
 	if dropped {
 		what = "lost connection to collector"
 	}
-	s.log.Warn(fmt.Sprintf("%s at %s: %v; retrying in %s; sessions are held in memory (%d/%d, %s)",
+	limit.Log(ctx, s.log, slog.LevelWarn, fmt.Sprintf("%s at %s: %v; retrying in %s; sessions are held in memory (%d/%d, %s)",
 		what, s.cfg.Addr, err, wait.Round(time.Millisecond), spooled, size, held), attrs...)
 }
 
@@ -354,7 +350,7 @@ func (s *Sender) readAcks(conn net.Conn, br *bufio.Reader) error {
 		dec   = wire.NewDecoder()
 		m     wire.Message
 		lr    lineReader
-		limit = logLimiter{every: logEvery}
+		limit = &logging.Limiter{Window: logEvery}
 	)
 	deadline := time.Now().Add(s.cfg.AckTimeout)
 	for {
@@ -373,7 +369,7 @@ func (s *Sender) readAcks(conn net.Conn, br *bufio.Reader) error {
 				continue
 			}
 			if errors.Is(err, errLineTooLong) {
-				s.badLine(&limit, err, line)
+				s.badLine(limit, err, line)
 				continue
 			}
 			if errors.Is(err, io.EOF) {
@@ -382,13 +378,13 @@ func (s *Sender) readAcks(conn net.Conn, br *bufio.Reader) error {
 			return fmt.Errorf("reading from collector: %w", err)
 		}
 		if err := dec.Decode(line, &m); err != nil {
-			s.badLine(&limit, err, line)
+			s.badLine(limit, err, line)
 			continue
 		}
 		switch m.Type {
 		case wire.TypeAck:
 			if !s.ackTo(m.Seq) {
-				s.badLine(&limit, fmt.Errorf("ack for seq %d, which was never sent", m.Seq), line)
+				s.badLine(limit, fmt.Errorf("ack for seq %d, which was never sent", m.Seq), line)
 			}
 			deadline = time.Now().Add(s.cfg.AckTimeout)
 		case wire.TypeError:
@@ -398,7 +394,7 @@ func (s *Sender) readAcks(conn net.Conn, br *bufio.Reader) error {
 			s.err = &RejectedError{Addr: s.cfg.Addr, Message: m.Error}
 			s.mu.Unlock()
 		default:
-			s.badLine(&limit, fmt.Errorf("unexpected %q message", m.Type), line)
+			s.badLine(limit, fmt.Errorf("unexpected %q message", m.Type), line)
 		}
 	}
 }
@@ -419,20 +415,13 @@ func (s *Sender) ackStalled(now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("no ack from the collector for %s with %d sessions outstanding", waited.Round(time.Millisecond), outstanding)
 }
 
-func (s *Sender) badLine(limit *logLimiter, err error, line []byte) {
-	n, ok := limit.allow(time.Now())
-	if !ok {
-		return
-	}
+func (s *Sender) badLine(limit *logging.Limiter, err error, line []byte) {
 	const show = 200
 	if len(line) > show {
 		line = line[:show]
 	}
-	attrs := []any{logging.KeyErr, err, "line", string(line)}
-	if n > 0 {
-		attrs = append(attrs, logging.KeySuppressed, n)
-	}
-	s.log.Warn("ignoring a bad line from the collector", attrs...)
+	limit.Log(context.Background(), s.log, slog.LevelWarn, "ignoring a bad line from the collector",
+		logging.KeyErr, err, "line", string(line))
 }
 
 var errLineTooLong = fmt.Errorf("line longer than %d bytes", wire.MaxLine)
@@ -480,23 +469,4 @@ func (lr *lineReader) next(br *bufio.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
-}
-
-// logLimiter lets one message through per interval and counts the rest.
-type logLimiter struct {
-	every      time.Duration
-	last       time.Time
-	suppressed int
-}
-
-// allow reports whether to log now and how many were suppressed since the
-// last one that was logged.
-func (l *logLimiter) allow(now time.Time) (int, bool) {
-	if !l.last.IsZero() && now.Sub(l.last) < l.every {
-		l.suppressed++
-		return 0, false
-	}
-	n := l.suppressed
-	l.last, l.suppressed = now, 0
-	return n, true
 }

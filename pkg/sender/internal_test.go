@@ -22,29 +22,6 @@ func TestJitter(t *testing.T) {
 	}
 }
 
-func TestLogLimiter(t *testing.T) {
-	l := logLimiter{every: 30 * time.Second}
-	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	steps := []struct {
-		after          time.Duration
-		wantOK         bool
-		wantSuppressed int
-	}{
-		{0, true, 0},
-		{time.Second, false, 0},
-		{29 * time.Second, false, 0},
-		{30 * time.Second, true, 2},
-		{31 * time.Second, false, 0},
-		{61 * time.Second, true, 1},
-	}
-	for _, st := range steps {
-		n, ok := l.allow(t0.Add(st.after))
-		if ok != st.wantOK || (ok && n != st.wantSuppressed) {
-			t.Fatalf("at +%v: allow = %d, %v; want %d, %v", st.after, n, ok, st.wantSuppressed, st.wantOK)
-		}
-	}
-}
-
 // tcpPair returns both ends of a loopback TCP connection.
 func tcpPair(t *testing.T) (client, server net.Conn) {
 	t.Helper()

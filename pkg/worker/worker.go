@@ -114,9 +114,8 @@ type Worker struct {
 	msg     ntp.Packet
 	pkt     pairing.Packet
 
-	// mode 6/7 warning state
-	lastWarn   time.Time
-	controlNew uint64 // queries since the last warning
+	// controlWarn rate-limits the warning about mode 6/7 queries.
+	controlWarn logging.Limiter
 }
 
 // New opens the capture named by cfg. It fails with a clear error for a
@@ -164,6 +163,8 @@ func New(cfg Config, snd *sender.Sender) (*Worker, error) {
 		log: log.With("interface", cfg.Interface),
 		snd: snd,
 		src: src,
+
+		controlWarn: logging.Limiter{Window: controlWarnEvery},
 	}
 	w.table = pairing.New(pairing.Config{
 		Port:       cfg.Port,
@@ -179,14 +180,13 @@ func New(cfg Config, snd *sender.Sender) (*Worker, error) {
 // the call, and Send copies it.
 func (w *Worker) emit(s *session.Session) {
 	if s.Mode == ntp.ModeControl || s.Mode == ntp.ModePrivate {
-		w.controlNew++
-		if now := time.Now(); now.Sub(w.lastWarn) >= controlWarnEvery {
+		if held, ok := w.controlWarn.Allow(); ok {
 			// Mode 6/7 queries can be abused for amplification (mode 7
 			// monlist is CVE-2013-5211); the collector counts them per
-			// client, the log says that they happen.
+			// client, the log says that they happen. The count includes
+			// this query.
 			w.log.Warn("NTP control query (mode 6/7) to the server: an amplification vector; restrict it (ntpd: restrict default noquery)",
-				"client", s.ClientIP, "mode", s.Mode, "queries_since_last_warning", w.controlNew)
-			w.lastWarn, w.controlNew = now, 0
+				"client", s.ClientIP, "mode", s.Mode, "queries_since_last_warning", held+1)
 		}
 	}
 	w.snd.Send(s)
