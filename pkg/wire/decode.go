@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -12,23 +11,6 @@ import (
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 )
-
-// MaxSeq is the largest sequence number: the store keeps seqs in SQLite's
-// signed 64-bit integers.
-const MaxSeq = math.MaxInt64
-
-// ErrSyntax is wrapped by every error about a line that is not a flat JSON
-// object of the expected shape.
-var ErrSyntax = errors.New("wire: malformed message")
-
-// FieldError names the field whose value is missing, of the wrong type or out
-// of range.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return fmt.Sprintf("wire: field %q: %s", e.Field, e.Reason) }
 
 // Decoder decodes lines into Messages. It caches the strings and addresses it
 // has seen (interface names, client addresses, reference IDs) so that a steady

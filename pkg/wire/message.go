@@ -1,18 +1,7 @@
-// Package wire is the worker → collector protocol: newline-delimited JSON
-// messages over one TCP connection per worker.
-//
-// A worker opens with a hello; the collector answers welcome (with the highest
-// sequence number it has committed for that worker) or error. The worker then
-// streams session lines with strictly increasing seq and periodic stats lines;
-// the collector acknowledges each committed batch with an ack carrying the
-// highest committed seq. Every message is one JSON object on one line of at
-// most MaxLine bytes.
-//
-// Encoding and decoding are hand-written: the collector decodes every session
-// it stores, and encoding/json would cost more than the store does.
 package wire
 
 import (
+	"math"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
@@ -23,6 +12,10 @@ const Protocol = 1
 
 // MaxLine is the longest line either side accepts, newline included.
 const MaxLine = 64 << 10
+
+// MaxSeq is the largest sequence number: the store keeps seqs in SQLite's
+// signed 64-bit integers.
+const MaxSeq = math.MaxInt64
 
 // Type names a message.
 type Type uint8
