@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -230,10 +229,10 @@ func (c *conn) readLoop() {
 		c.detach()
 	}()
 
-	br := bufio.NewReaderSize(c.nc, wire.MaxLine)
+	lr := wire.NewLineReader(c.nc)
 	dec := wire.NewDecoder()
 	var m wire.Message
-	if !c.hello(br, dec, &m) {
+	if !c.hello(lr, dec, &m) {
 		return
 	}
 	w := c.w
@@ -244,17 +243,15 @@ func (c *conn) readLoop() {
 			shutdown = true
 			return
 		}
-		if br.Buffered() == 0 {
+		if lr.Buffered() == 0 {
 			now := time.Now()
 			w.lastSeen.Store(now.UnixNano())
 			c.nc.SetReadDeadline(now.Add(idle))
 		}
-		line, err := br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			if !c.skipLong(br) {
-				shutdown = s.stopping.Load()
-				return
-			}
+		line, err := lr.Next()
+		if errors.Is(err, wire.ErrLineTooLong) {
+			// Counted as soon as it is over the limit; the next read
+			// skips the rest of it.
 			s.count(kOversize)
 			s.logBad("line over the limit skipped", "worker_id", w.id, "remote", c.remote, "limit", wire.MaxLine)
 			continue
@@ -317,10 +314,10 @@ func (c *conn) readLoop() {
 
 // hello reads and checks the first line and answers it. It reports whether
 // the connection goes on.
-func (c *conn) hello(br *bufio.Reader, dec *wire.Decoder, m *wire.Message) bool {
+func (c *conn) hello(lr *wire.LineReader, dec *wire.Decoder, m *wire.Message) bool {
 	s := c.srv
 	c.nc.SetReadDeadline(time.Now().Add(s.cfg.HelloTimeout))
-	line, err := br.ReadSlice('\n')
+	line, err := lr.Next()
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		if s.stopping.Load() {
@@ -330,7 +327,7 @@ func (c *conn) hello(br *bufio.Reader, dec *wire.Decoder, m *wire.Message) bool 
 		s.logBad("peer sent no hello in time; closing", "remote", c.remote, "hello_timeout", s.cfg.HelloTimeout)
 		c.reject(fmt.Sprintf("no hello within %s", s.cfg.HelloTimeout))
 		return false
-	case errors.Is(err, bufio.ErrBufferFull):
+	case errors.Is(err, wire.ErrLineTooLong):
 		s.count(kHandshake)
 		s.logBad("peer is not a worker: first line over the limit; closing", "remote", c.remote)
 		c.reject("expected a hello line")
@@ -459,21 +456,6 @@ func (c *conn) detach() {
 			w.disconnectedAt = time.Now()
 		}
 		w.mu.Unlock()
-	}
-}
-
-// skipLong discards the rest of an over-long line. It reports false when the
-// connection ended first.
-func (c *conn) skipLong(br *bufio.Reader) bool {
-	for {
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
-		_, err := br.ReadSlice('\n')
-		if err == nil {
-			return true
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return false
-		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package sender
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -57,7 +56,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		limit    = &logging.Limiter{Window: logEvery}
 	)
 	for {
-		conn, br, err := s.connect(ctx)
+		conn, lr, err := s.connect(ctx)
 		dropped := err == nil
 		if err == nil {
 			if failures > 0 {
@@ -65,7 +64,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			}
 			failures = 0
 			began := time.Now()
-			err = s.stream(ctx, conn, br)
+			err = s.stream(ctx, conn, lr)
 			// Only a connection that held for a while resets the backoff:
 			// a collector that welcomes and then drops at once (crashing,
 			// overloaded) is not hammered at MinBackoff.
@@ -138,7 +137,7 @@ func jitter(d time.Duration) time.Duration {
 
 // connect dials, sends hello and reads the welcome, then resumes the spool
 // after the welcome's last_seq.
-func (s *Sender) connect(ctx context.Context) (net.Conn, *bufio.Reader, error) {
+func (s *Sender) connect(ctx context.Context) (net.Conn, *wire.LineReader, error) {
 	d := net.Dialer{Timeout: s.cfg.DialTimeout, KeepAlive: 15 * time.Second}
 	conn, err := d.DialContext(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
@@ -147,8 +146,8 @@ func (s *Sender) connect(ctx context.Context) (net.Conn, *bufio.Reader, error) {
 	// The deadline bounds the whole handshake; ctx may end it sooner.
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.DialTimeout))
 	stopWatch := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	br := bufio.NewReaderSize(conn, 4096)
-	lastSeq, err := s.handshake(conn, br)
+	lr := wire.NewLineReader(conn)
+	lastSeq, err := s.handshake(conn, lr)
 	stopWatch()
 	if err == nil {
 		err = conn.SetDeadline(time.Time{})
@@ -158,10 +157,10 @@ func (s *Sender) connect(ctx context.Context) (net.Conn, *bufio.Reader, error) {
 		return nil, nil, err
 	}
 	s.resume(lastSeq)
-	return conn, br, nil
+	return conn, lr, nil
 }
 
-func (s *Sender) handshake(conn net.Conn, br *bufio.Reader) (uint64, error) {
+func (s *Sender) handshake(conn net.Conn, lr *wire.LineReader) (uint64, error) {
 	hello := wire.AppendHello(nil, &wire.Hello{
 		Protocol:  wire.Protocol,
 		WorkerID:  s.cfg.WorkerID,
@@ -171,8 +170,7 @@ func (s *Sender) handshake(conn net.Conn, br *bufio.Reader) (uint64, error) {
 	if _, err := conn.Write(hello); err != nil {
 		return 0, fmt.Errorf("sending hello: %w", err)
 	}
-	var lr lineReader
-	line, err := lr.next(br)
+	line, err := lr.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return 0, errors.New("the collector closed the connection instead of answering hello (is this an ntp-collector port?)")
@@ -235,12 +233,12 @@ func (s *Sender) resume(wireSeq uint64) {
 // stream runs one welcomed connection: this goroutine writes, another reads
 // acks. It returns when either fails or ctx is done, with the connection
 // closed and the reader gone.
-func (s *Sender) stream(ctx context.Context, conn net.Conn, br *bufio.Reader) error {
+func (s *Sender) stream(ctx context.Context, conn net.Conn, lr *wire.LineReader) error {
 	readerDone := make(chan struct{})
 	var readErr error
 	go func() {
 		defer close(readerDone)
-		readErr = s.readAcks(conn, br)
+		readErr = s.readAcks(conn, lr)
 		// Closing unblocks a writer stuck on a dead peer.
 		conn.Close()
 	}()
@@ -345,11 +343,10 @@ func (s *Sender) write(ctx context.Context, conn net.Conn, readerDone <-chan str
 // readAcks reads the collector's lines until the connection fails. Acks
 // advance the spool; anything else is logged (rate-limited) and ignored. A
 // read deadline catches a collector that stopped acknowledging.
-func (s *Sender) readAcks(conn net.Conn, br *bufio.Reader) error {
+func (s *Sender) readAcks(conn net.Conn, lr *wire.LineReader) error {
 	var (
 		dec   = wire.NewDecoder()
 		m     wire.Message
-		lr    lineReader
 		limit = &logging.Limiter{Window: logEvery}
 	)
 	deadline := time.Now().Add(s.cfg.AckTimeout)
@@ -357,7 +354,7 @@ func (s *Sender) readAcks(conn net.Conn, br *bufio.Reader) error {
 		if err := conn.SetReadDeadline(deadline); err != nil {
 			return err
 		}
-		line, err := lr.next(br)
+		line, err := lr.Next()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -368,7 +365,7 @@ func (s *Sender) readAcks(conn net.Conn, br *bufio.Reader) error {
 				deadline = next
 				continue
 			}
-			if errors.Is(err, errLineTooLong) {
+			if errors.Is(err, wire.ErrLineTooLong) {
 				s.badLine(limit, err, line)
 				continue
 			}
@@ -422,51 +419,4 @@ func (s *Sender) badLine(limit *logging.Limiter, err error, line []byte) {
 	}
 	limit.Log(context.Background(), s.log, slog.LevelWarn, "ignoring a bad line from the collector",
 		logging.KeyErr, err, "line", string(line))
-}
-
-var errLineTooLong = fmt.Errorf("line longer than %d bytes", wire.MaxLine)
-
-// lineReader reads newline-terminated lines of at most wire.MaxLine bytes
-// from a bufio.Reader. A line cut by a read deadline is kept and completed by
-// the next call; an overlong line is skipped and reported as errLineTooLong
-// together with its start.
-type lineReader struct {
-	partial    []byte
-	discarding bool
-}
-
-func (lr *lineReader) next(br *bufio.Reader) ([]byte, error) {
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if lr.discarding {
-			if err == nil {
-				lr.discarding = false
-				line := lr.partial
-				lr.partial = lr.partial[:0]
-				return line, errLineTooLong
-			}
-		} else if len(lr.partial)+len(chunk) > wire.MaxLine {
-			lr.discarding = true
-			keep := min(len(chunk), 200)
-			lr.partial = append(lr.partial[:min(len(lr.partial), 200)], chunk[:keep]...)
-			if err == nil {
-				lr.discarding = false
-				line := lr.partial
-				lr.partial = lr.partial[:0]
-				return line, errLineTooLong
-			}
-		} else if err == nil {
-			if len(lr.partial) == 0 {
-				return chunk, nil
-			}
-			line := append(lr.partial, chunk...)
-			lr.partial = line[:0]
-			return line, nil
-		} else {
-			lr.partial = append(lr.partial, chunk...)
-		}
-		if err != bufio.ErrBufferFull {
-			return nil, err
-		}
-	}
 }

@@ -1,5 +1,6 @@
 // Package wire is the worker → collector protocol: newline-delimited JSON
-// messages over one TCP connection per worker.
+// messages over one TCP connection per worker. It is what both ends share;
+// the worker's end is package sender, the collector's package ingest.
 //
 // # Conversation
 //
@@ -10,8 +11,21 @@
 // highest committed seq. Every message is one JSON object on one line of at
 // most MaxLine bytes.
 //
+// # Reading lines
+//
+// Both ends read through a LineReader, which returns each line from its
+// buffer, keeps a line cut by a read deadline for the next call, and skips a
+// line over MaxLine (reported as ErrLineTooLong) without losing the line
+// after it.
+//
 // # Encoding and decoding
 //
 // Encoding and decoding are hand-written: the collector decodes every session
-// it stores, and encoding/json would cost more than the store does.
+// it stores, and encoding/json would cost more than the store does. The
+// Append functions (encode.go) write one line each; a Decoder (decode.go)
+// reads one into a Message.
+//
+// The package does no I/O of its own beyond LineReader's reads, holds no
+// connection state, and knows nothing of the store: a session is decoded
+// into a session.Session and handed on.
 package wire

@@ -12,6 +12,9 @@ var (
 	// ErrSyntax is wrapped by every error about a line that is not a flat
 	// JSON object of the expected shape.
 	ErrSyntax = errors.New("wire: malformed message")
+	// ErrLineTooLong: a line is longer than MaxLine bytes, newline
+	// included. LineReader skips it and reads on.
+	ErrLineTooLong = fmt.Errorf("wire: line longer than %d bytes", MaxLine)
 )
 
 // FieldError names the field whose value is missing, of the wrong type or out
