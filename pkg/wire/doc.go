@@ -22,8 +22,12 @@
 //
 // Encoding and decoding are hand-written: the collector decodes every session
 // it stores, and encoding/json would cost more than the store does. The
-// Append functions (encode.go) write one line each; a Decoder (decode.go)
-// reads one into a Message.
+// Append functions (encode.go) write one line each. A Decoder reads a line
+// into a Message in two layers: a lexer for the flat JSON objects of the
+// protocol (lexer.go), and the mapping of each message type's keys onto its
+// fields (decode.go). It interns the strings and addresses it has seen
+// (cache.go), so that a steady stream of sessions decodes without
+// allocating.
 //
 // The package does no I/O of its own beyond LineReader's reads, holds no
 // connection state, and knows nothing of the store: a session is decoded
