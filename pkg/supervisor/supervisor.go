@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -536,16 +537,8 @@ func (s *Supervisor) Statuses() []Status {
 	for i := range out {
 		s.addStats(&out[i])
 	}
-	sortStatuses(out)
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Interface, b.Interface) })
 	return out
-}
-
-func sortStatuses(st []Status) {
-	for i := 1; i < len(st); i++ {
-		for j := i; j > 0 && st[j].Interface < st[j-1].Interface; j-- {
-			st[j], st[j-1] = st[j-1], st[j]
-		}
-	}
 }
 
 // Interfaces lists the host's network interfaces with their monitoring
