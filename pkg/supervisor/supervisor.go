@@ -518,12 +518,7 @@ func (s *Supervisor) addStats(st *Status) {
 	if !ok {
 		return
 	}
-	st.Stats = &CaptureStats{
-		At: at, Packets: ws.Packets, KernelReceived: ws.KernelReceived, KernelDrops: ws.KernelDrops,
-		InterfaceDrops: ws.InterfaceDrops, DecodeErrors: ws.DecodeErrors, Pending: ws.Pending,
-		Sessions: ws.Sessions, Answered: ws.Answered, Unanswered: ws.Unanswered,
-		Sent: ws.Sent, Acked: ws.Acked, Lost: ws.Lost, Spooled: ws.Spooled,
-	}
+	st.Stats = &CaptureStats{At: at, CaptureCounters: CaptureCounters(ws)}
 }
 
 // Statuses reports every supervised worker, ordered by interface name.

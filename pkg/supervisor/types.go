@@ -87,16 +87,28 @@ type Exit struct {
 // CaptureStats is the worker's latest stats line as the ingestion server
 // received it.
 type CaptureStats struct {
-	At             time.Time `json:"at"`
+	At time.Time `json:"at"` // when the line arrived
+	CaptureCounters
+}
+
+// CaptureCounters are the counters of a worker's stats line that a status
+// shows. Their fields are wire.Stats's, in its order, so that a stats line
+// converts in one step: a field added to wire.Stats does not compile here
+// until it is given a JSON name or hidden. The hidden ones are in Go only.
+type CaptureCounters struct {
+	Time           time.Time `json:"-"` // the worker's clock; At is the collector's
 	Packets        uint64    `json:"packets"`
 	KernelReceived uint64    `json:"kernel_received"`
 	KernelDrops    uint64    `json:"kernel_drops"`
 	InterfaceDrops uint64    `json:"interface_drops"`
 	DecodeErrors   uint64    `json:"decode_errors"`
 	Pending        uint64    `json:"pending"`
+	Evicted        uint64    `json:"-"`
 	Sessions       uint64    `json:"sessions"`
 	Answered       uint64    `json:"answered"`
 	Unanswered     uint64    `json:"unanswered"`
+	OtherModes     uint64    `json:"-"`
+	Unmatched      uint64    `json:"-"`
 	Sent           uint64    `json:"sent"`
 	Acked          uint64    `json:"acked"`
 	Lost           uint64    `json:"lost"`
