@@ -6,7 +6,9 @@
 //
 // New builds the *slog.Logger of a command from its --log-level and
 // --log-format settings. Packages never build loggers of their own: each
-// takes one in its Config.
+// takes one in its Config, and a nil Config.Logger means slog.Default() in
+// every package, so that a program that sets the default logger once sees
+// every package's messages.
 //
 // # Keys
 //

@@ -37,14 +37,16 @@ const (
 	DefaultAckTimeout = 30 * time.Second
 )
 
-// Config configures a Sender. Only Addr is required.
+// Config configures a Sender. Only Addr is required; a zero field means the
+// default named on it.
 type Config struct {
 	Addr      string // host:port of the collector
-	WorkerID  string // random per run; see NewWorkerID
+	WorkerID  string // default a new random one (NewWorkerID)
 	Interface string // carried in hello
 	Token     string // carried in hello; checked by the collector when it has one
 
-	// Spool is the most sessions held unacknowledged in memory.
+	// Spool is the most sessions held unacknowledged in memory; default
+	// DefaultSpool.
 	Spool int
 	// Block decides what Send does when the spool is full: wait until acks
 	// free space (reading a capture file, where nothing may be lost), or
@@ -53,17 +55,50 @@ type Config struct {
 	Block bool
 
 	// Reconnects wait an exponentially growing delay between MinBackoff and
-	// MaxBackoff, with jitter so that many workers do not reconnect in step.
+	// MaxBackoff, with jitter so that many workers do not reconnect in step;
+	// defaults DefaultMinBackoff and DefaultMaxBackoff (at least MinBackoff).
 	MinBackoff, MaxBackoff time.Duration
-	// DialTimeout bounds the dial and the hello/welcome exchange.
+	// DialTimeout bounds the dial and the hello/welcome exchange; default
+	// DefaultDialTimeout.
 	DialTimeout time.Duration
-	// WriteTimeout bounds every write to the collector.
+	// WriteTimeout bounds every write to the collector; default
+	// DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// AckTimeout is how long sessions may stay outstanding without any ack
-	// before the connection is declared dead.
+	// before the connection is declared dead; default DefaultAckTimeout.
 	AckTimeout time.Duration
 
+	// Logger receives the sender's logs; default slog.Default().
 	Logger *slog.Logger
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Spool <= 0 {
+		c.Spool = DefaultSpool
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = DefaultAckTimeout
+	}
+	if c.WorkerID == "" {
+		c.WorkerID = NewWorkerID()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
 }
 
 // NewWorkerID returns a random worker ID (32 hex digits). A new ID per run
@@ -147,34 +182,10 @@ type Sender struct {
 // New returns a Sender for cfg with defaults filled in. It does not connect;
 // Run does.
 func New(cfg Config) *Sender {
-	if cfg.Spool <= 0 {
-		cfg.Spool = DefaultSpool
-	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = DefaultMinBackoff
-	}
-	if cfg.MaxBackoff < cfg.MinBackoff {
-		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
-	}
-	if cfg.DialTimeout <= 0 {
-		cfg.DialTimeout = DefaultDialTimeout
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = DefaultWriteTimeout
-	}
-	if cfg.AckTimeout <= 0 {
-		cfg.AckTimeout = DefaultAckTimeout
-	}
-	if cfg.WorkerID == "" {
-		cfg.WorkerID = NewWorkerID()
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	s := &Sender{
 		cfg:   cfg,
-		log:   log.With("collector", cfg.Addr),
+		log:   cfg.Logger.With("collector", cfg.Addr),
 		ring:  make([]session.Session, cfg.Spool),
 		first: 1, // seq 0 is "nothing": the first session is seq 1
 		next:  1,

@@ -39,7 +39,7 @@ const (
 	controlWarnEvery = time.Minute
 )
 
-// Config configures a Worker.
+// Config configures a Worker. A zero field means the default named on it.
 type Config struct {
 	// Interface is the interface to capture on, and the label of every
 	// session. With PcapFile it is only the label (default: the file's
@@ -50,18 +50,47 @@ type Config struct {
 	// the worker waits for every session to be acknowledged.
 	PcapFile string
 
-	Port       uint16
-	Timeout    time.Duration // before a request counts as unanswered
+	// Port is the NTP server port; default pairing.DefaultPort.
+	Port uint16
+	// Timeout (before a request counts as unanswered) and MaxPending are
+	// the pairing table's, Snaplen and BufferSize the capture's; zero
+	// takes the defaults of packages pairing and capture.
+	Timeout    time.Duration
 	MaxPending int
 	Snaplen    int
 	BufferSize int
 
+	// StatsInterval is how often a stats line goes to the collector;
+	// default DefaultStatsInterval.
 	StatsInterval time.Duration
-	// ShutdownFlush bounds the wait for acks after a live capture stops.
-	// A capture file waits until everything is acknowledged or ctx ends.
+	// ShutdownFlush bounds the wait for acks after a live capture stops;
+	// default DefaultShutdownFlush. A capture file waits until everything
+	// is acknowledged or ctx ends.
 	ShutdownFlush time.Duration
 
+	// Logger receives the worker's logs; default slog.Default().
 	Logger *slog.Logger
+}
+
+// withDefaults returns c with every zero field set to its default, except
+// those that packages pairing and capture fill.
+func (c Config) withDefaults() Config {
+	if c.Port == 0 {
+		c.Port = pairing.DefaultPort
+	}
+	if c.StatsInterval <= 0 {
+		c.StatsInterval = DefaultStatsInterval
+	}
+	if c.ShutdownFlush <= 0 {
+		c.ShutdownFlush = DefaultShutdownFlush
+	}
+	if c.Interface == "" && c.PcapFile != "" {
+		c.Interface = filepath.Base(c.PcapFile)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
 }
 
 // DecodeErrors counts packets that did not decode, by kind.
@@ -122,24 +151,9 @@ type Worker struct {
 // missing interface, missing permission or an unreadable file; nothing is
 // sent until Run.
 func New(cfg Config, snd *sender.Sender) (*Worker, error) {
-	if cfg.Port == 0 {
-		cfg.Port = pairing.DefaultPort
-	}
-	if cfg.StatsInterval <= 0 {
-		cfg.StatsInterval = DefaultStatsInterval
-	}
-	if cfg.ShutdownFlush <= 0 {
-		cfg.ShutdownFlush = DefaultShutdownFlush
-	}
-	if cfg.Interface == "" && cfg.PcapFile != "" {
-		cfg.Interface = filepath.Base(cfg.PcapFile)
-	}
+	cfg = cfg.withDefaults()
 	if cfg.Interface == "" {
 		return nil, errors.New("no interface: name one with --interface, or read a capture with --pcap-file")
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	ccfg := capture.Config{Port: cfg.Port, Snaplen: cfg.Snaplen, BufferSize: cfg.BufferSize}
 	var (
@@ -160,7 +174,7 @@ func New(cfg Config, snd *sender.Sender) (*Worker, error) {
 	}
 	w := &Worker{
 		cfg: cfg,
-		log: log.With("interface", cfg.Interface),
+		log: cfg.Logger.With("interface", cfg.Interface),
 		snd: snd,
 		src: src,
 
