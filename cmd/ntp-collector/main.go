@@ -54,19 +54,19 @@ func serveCommand() *cli.Command {
 				Usage: "address the worker listener binds"},
 			&cli.IntFlag{Name: "ingestion-port", Value: 10000, EnvVars: []string{"NTP_INGESTION_PORT"},
 				Usage: "TCP port the worker listener binds", Action: between("ingestion-port", 0, 65535)},
-			&cli.IntFlag{Name: "batch-size", Value: 100, EnvVars: []string{"NTP_BATCH_SIZE"},
+			&cli.IntFlag{Name: "batch-size", Value: ingest.DefaultBatchSize, EnvVars: []string{"NTP_BATCH_SIZE"},
 				Usage: "commit a batch at this many sessions", Action: between("batch-size", 1, 1_000_000)},
 			&cli.IntFlag{Name: "max-batch-size", EnvVars: []string{"NTP_MAX_BATCH_SIZE"},
 				Usage:  "while a commit is in progress the next batch keeps filling up to this many sessions (0: max(50000, batch-size))",
 				Action: between("max-batch-size", 0, 10_000_000)},
-			&cli.DurationFlag{Name: "batch-interval", Value: ingestDefaults.BatchInterval, EnvVars: []string{"NTP_BATCH_INTERVAL"},
+			&cli.DurationFlag{Name: "batch-interval", Value: ingest.DefaultBatchInterval, EnvVars: []string{"NTP_BATCH_INTERVAL"},
 				Usage: "commit a batch this long after its first session at the latest"},
 			&cli.IntFlag{Name: "queue-size", EnvVars: []string{"NTP_QUEUE_SIZE"},
 				Usage:  "sessions queued between the readers and the writer before workers are pushed back (0: max(50000, batch-size))",
 				Action: between("queue-size", 0, 100_000_000)},
 			&cli.StringFlag{Name: "token", EnvVars: []string{"NTP_TOKEN"},
 				Usage: "shared secret workers must present in their hello (empty: none)"},
-			&cli.IntFlag{Name: "max-connections", Value: ingestDefaults.MaxConnections, EnvVars: []string{"NTP_MAX_CONNECTIONS"},
+			&cli.IntFlag{Name: "max-connections", Value: ingest.DefaultMaxConnections, EnvVars: []string{"NTP_MAX_CONNECTIONS"},
 				Usage: "open worker connections at most", Action: between("max-connections", 1, 1_000_000)},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"NTP_LOG_LEVEL"},
 				Usage: "debug, info, warn or error"},
@@ -86,13 +86,6 @@ func serveCommand() *cli.Command {
 		Action: serve,
 	}
 }
-
-// ingestDefaults are the defaults the ingest package applies.
-var ingestDefaults = func() ingest.Config {
-	c := ingest.Config{}
-	c.SetDefaults()
-	return c
-}()
 
 func serve(c *cli.Context) error {
 	log, err := logging.New(os.Stderr, c.String("log-level"), c.String("log-format"))

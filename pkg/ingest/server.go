@@ -29,8 +29,25 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
-// Config configures a Server. Zero values take the defaults documented on
-// each field.
+// Defaults for the zero fields of Config.
+const (
+	DefaultMaxConnections = 256
+	DefaultBatchSize      = 100
+	// DefaultMaxBatchSize is the least default of MaxBatchSize, which is
+	// at least BatchSize.
+	DefaultMaxBatchSize  = 50000
+	DefaultBatchInterval = 5 * time.Second
+	// DefaultQueueSize is the least default of QueueSize, which is at
+	// least BatchSize.
+	DefaultQueueSize       = 10000
+	DefaultHelloTimeout    = 10 * time.Second
+	DefaultIdleTimeout     = 2 * time.Minute
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultStuckAfter      = 30 * time.Second
+	DefaultWorkerRetention = time.Hour
+)
+
+// Config configures a Server. A zero field means the default named on it.
 type Config struct {
 	// Addr is the host:port to listen on, unless Listener is set.
 	Addr string
@@ -41,42 +58,45 @@ type Config struct {
 	// Token, when set, must be presented in every hello.
 	Token string
 	// MaxConnections caps open connections; further peers get an error
-	// line and are closed. Default 256.
+	// line and are closed. Default DefaultMaxConnections.
 	MaxConnections int
-	// BatchSize closes a batch at this many sessions. Default 100. While
-	// the previous batch is still committing, the next one keeps filling
-	// up to MaxBatchSize: a busy disk then writes more per transaction
-	// instead of pushing back on the workers (group commit).
+	// BatchSize closes a batch at this many sessions; default
+	// DefaultBatchSize. While the previous batch is still committing, the
+	// next one keeps filling up to MaxBatchSize: a busy disk then writes
+	// more per transaction instead of pushing back on the workers (group
+	// commit).
 	BatchSize int
-	// MaxBatchSize bounds that growth. Default max(BatchSize, 50000); keep
-	// it well below the workers' --spool, which holds every unacknowledged
-	// session.
+	// MaxBatchSize bounds that growth. Default max(BatchSize,
+	// DefaultMaxBatchSize); keep it well below the workers' --spool, which
+	// holds every unacknowledged session.
 	MaxBatchSize int
 	// BatchInterval closes a batch this long after its first session.
-	// Default 5s.
+	// Default DefaultBatchInterval.
 	BatchInterval time.Duration
 	// QueueSize is the capacity, in sessions, of the queue between the
 	// connection readers and the writer. When it is full the readers stop
 	// reading and TCP pushes back on the workers. Default
-	// max(10000, BatchSize): with one batch committing and one filling,
-	// more buffer adds memory (about 250 bytes a session), not throughput.
+	// max(DefaultQueueSize, BatchSize): with one batch committing and one
+	// filling, more buffer adds memory (about 250 bytes a session), not
+	// throughput.
 	QueueSize int
 	// HelloTimeout closes a peer that has not sent its hello in time.
-	// Default 10s.
+	// Default DefaultHelloTimeout.
 	HelloTimeout time.Duration
 	// IdleTimeout closes a worker that sends nothing (workers send stats
-	// every few seconds even when idle). Default 2m.
+	// every few seconds even when idle). Default DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// ShutdownTimeout bounds the drain on shutdown: the last commit is
-	// retried until then, and acks get what remains. Default 10s.
+	// retried until then, and acks get what remains. Default
+	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// StuckAfter makes Health fail when one batch has been failing to
-	// commit (or committing) for longer. Default 30s.
+	// commit (or committing) for longer. Default DefaultStuckAfter.
 	StuckAfter time.Duration
 	// WorkerRetention is how long a disconnected worker stays in Snapshot.
-	// Default 1h.
+	// Default DefaultWorkerRetention.
 	WorkerRetention time.Duration
-	// Logger receives the server's logs. Default slog.Default().
+	// Logger receives the server's logs; default slog.Default().
 	Logger *slog.Logger
 	// OnBatch, when set, is called by the writer after every committed
 	// batch with its session and row counts and the commit duration. It
@@ -84,41 +104,42 @@ type Config struct {
 	OnBatch func(sessions, rows int, d time.Duration)
 }
 
-// SetDefaults fills every zero field with its default.
-func (c *Config) SetDefaults() {
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
 	if c.MaxConnections <= 0 {
-		c.MaxConnections = 256
+		c.MaxConnections = DefaultMaxConnections
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 100
+		c.BatchSize = DefaultBatchSize
 	}
 	if c.BatchInterval <= 0 {
-		c.BatchInterval = 5 * time.Second
+		c.BatchInterval = DefaultBatchInterval
 	}
 	if c.MaxBatchSize < c.BatchSize {
-		c.MaxBatchSize = max(c.BatchSize, 50000)
+		c.MaxBatchSize = max(c.BatchSize, DefaultMaxBatchSize)
 	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = max(10000, c.BatchSize)
+		c.QueueSize = max(DefaultQueueSize, c.BatchSize)
 	}
 	if c.HelloTimeout <= 0 {
-		c.HelloTimeout = 10 * time.Second
+		c.HelloTimeout = DefaultHelloTimeout
 	}
 	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 2 * time.Minute
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 10 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.StuckAfter <= 0 {
-		c.StuckAfter = 30 * time.Second
+		c.StuckAfter = DefaultStuckAfter
 	}
 	if c.WorkerRetention <= 0 {
-		c.WorkerRetention = time.Hour
+		c.WorkerRetention = DefaultWorkerRetention
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	return c
 }
 
 // item is one session on its way from a reader to the writer.
@@ -202,7 +223,7 @@ func (s *Server) count(k kind) { s.errs[k].Add(1) }
 
 // New returns a Server that writes into st. It does not listen yet.
 func New(cfg Config, st *store.Store) *Server {
-	cfg.SetDefaults()
+	cfg = cfg.withDefaults()
 	stopCtx, stopCancel := context.WithCancel(context.Background())
 	return &Server{
 		stopCtx:     stopCtx,
