@@ -3,6 +3,22 @@ package supervisor
 import (
 	"os"
 	"path/filepath"
+	"time"
+)
+
+// Defaults for the zero durations and counts of Config.
+const (
+	DefaultStopTimeout      = 15 * time.Second
+	DefaultRunningAfter     = 2 * time.Second
+	DefaultBackoffMin       = time.Second
+	DefaultBackoffMax       = time.Minute
+	DefaultMaxRestarts      = 5
+	DefaultRestartWindow    = 5 * time.Minute
+	DefaultLogMaxBytes      = 10 << 20
+	DefaultLogBackups       = 3
+	DefaultLogCheckInterval = 5 * time.Second
+	DefaultLogTailLines     = 20
+	DefaultPollInterval     = 500 * time.Millisecond
 )
 
 // Default directories: the system ones when running as root (as under the

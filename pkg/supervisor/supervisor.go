@@ -29,7 +29,7 @@ type DesiredState interface {
 
 // Config configures a Supervisor. WorkerBin, PIDDir, LogDir, IngestionHost
 // and IngestionPort are required; zero durations and counts take the
-// defaults named on each field.
+// defaults named on each field (the Default constants).
 type Config struct {
 	// WorkerBin is the ntp-worker executable.
 	WorkerBin string
@@ -61,7 +61,8 @@ type Config struct {
 	// iface and when it arrived; nil leaves Status.Stats empty.
 	WorkerStats func(iface string) (wire.Stats, time.Time, bool)
 
-	Logger *slog.Logger // default slog.Default()
+	// Logger receives the supervisor's logs; default slog.Default().
+	Logger *slog.Logger
 
 	// StopTimeout bounds the wait between SIGTERM and SIGKILL, long enough
 	// for a worker to flush and get its acks; default 15s.
@@ -93,32 +94,34 @@ type Config struct {
 	PollInterval time.Duration
 }
 
+// withDefaults returns c with every zero duration and count set to its
+// default.
 func (c Config) withDefaults() Config {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
 		}
 	}
-	def(&c.StopTimeout, 15*time.Second)
-	def(&c.RunningAfter, 2*time.Second)
-	def(&c.BackoffMin, time.Second)
-	def(&c.BackoffMax, time.Minute)
-	def(&c.RestartWindow, 5*time.Minute)
-	def(&c.LogCheckInterval, 5*time.Second)
-	def(&c.PollInterval, 500*time.Millisecond)
+	def(&c.StopTimeout, DefaultStopTimeout)
+	def(&c.RunningAfter, DefaultRunningAfter)
+	def(&c.BackoffMin, DefaultBackoffMin)
+	def(&c.BackoffMax, DefaultBackoffMax)
+	def(&c.RestartWindow, DefaultRestartWindow)
+	def(&c.LogCheckInterval, DefaultLogCheckInterval)
+	def(&c.PollInterval, DefaultPollInterval)
 	if c.MaxRestarts <= 0 {
-		c.MaxRestarts = 5
+		c.MaxRestarts = DefaultMaxRestarts
 	}
 	if c.LogMaxBytes <= 0 {
-		c.LogMaxBytes = 10 << 20
+		c.LogMaxBytes = DefaultLogMaxBytes
 	}
 	if c.LogBackups < 0 {
 		c.LogBackups = 0
 	} else if c.LogBackups == 0 {
-		c.LogBackups = 3
+		c.LogBackups = DefaultLogBackups
 	}
 	if c.LogTailLines <= 0 {
-		c.LogTailLines = 20
+		c.LogTailLines = DefaultLogTailLines
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
