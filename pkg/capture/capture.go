@@ -52,7 +52,8 @@ var (
 	ErrFile        = errors.New("unreadable capture file")
 )
 
-// Config sets up a capture.
+// Config sets up a capture. A zero field means its default (the Default
+// constants).
 type Config struct {
 	Port        uint16        // NTP server port to filter on
 	Snaplen     int           // bytes kept per packet
@@ -64,7 +65,8 @@ type Config struct {
 	NoPromisc bool
 }
 
-func (c *Config) defaults() {
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
 	if c.Port == 0 {
 		c.Port = DefaultPort
 	}
@@ -77,6 +79,7 @@ func (c *Config) defaults() {
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = DefaultReadTimeout
 	}
+	return c
 }
 
 // Filter returns the BPF filter for NTP on port: plain UDP, or UDP inside
@@ -110,7 +113,7 @@ type Stats struct {
 
 // OpenLive starts capturing on the interface named iface.
 func OpenLive(iface string, cfg Config) (*Source, error) {
-	cfg.defaults()
+	cfg = cfg.withDefaults()
 	if iface != "any" {
 		if _, err := net.InterfaceByName(iface); err != nil {
 			return nil, fmt.Errorf("capture on %q: %w (list them with `ip link`)", iface, ErrNoInterface)
@@ -162,7 +165,7 @@ func liveError(iface string, err error) error {
 // OpenFile reads the pcap or pcapng file at path. Its packets are filtered
 // to port like a live capture's.
 func OpenFile(path string, cfg Config) (*Source, error) {
-	cfg.defaults()
+	cfg = cfg.withDefaults()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrFile, path, err)

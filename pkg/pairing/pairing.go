@@ -63,7 +63,8 @@ const (
 	DefaultMaxLatency = time.Hour
 )
 
-// Config sets up a Table.
+// Config sets up a Table. A zero field means its default (the Default
+// constants).
 type Config struct {
 	// Port is the monitored server's UDP port.
 	Port uint16
@@ -78,6 +79,27 @@ type Config struct {
 	MaxLatency time.Duration
 	// Interface labels every session.
 	Interface string
+}
+
+// withDefaults returns c with every zero field set to its default, and
+// MaxPending within what the table's int32 indexes can hold.
+func (c Config) withDefaults() Config {
+	if c.Port == 0 {
+		c.Port = DefaultPort
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
+	if c.MaxPending > math.MaxInt32-1 {
+		c.MaxPending = math.MaxInt32 - 1
+	}
+	if c.MaxLatency <= 0 {
+		c.MaxLatency = DefaultMaxLatency
+	}
+	return c
 }
 
 // Packet is one captured NTP packet with its addressing.
@@ -185,21 +207,7 @@ type Table struct {
 // New returns a table that calls emit for every session. The pointer passed
 // to emit is only valid during the call.
 func New(cfg Config, emit func(*session.Session)) *Table {
-	if cfg.Port == 0 {
-		cfg.Port = DefaultPort
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.MaxPending <= 0 {
-		cfg.MaxPending = DefaultMaxPending
-	}
-	if cfg.MaxPending > math.MaxInt32-1 {
-		cfg.MaxPending = math.MaxInt32 - 1
-	}
-	if cfg.MaxLatency <= 0 {
-		cfg.MaxLatency = DefaultMaxLatency
-	}
+	cfg = cfg.withDefaults()
 	t := &Table{
 		cfg:        cfg,
 		emit:       emit,
