@@ -1,0 +1,13 @@
+// Package ingest is the collector's data path: a TCP server that accepts
+// worker connections speaking the pkg/wire protocol, one bounded queue, and a
+// single writer that folds sessions into store batches, commits each batch in
+// one transaction together with every worker's high-water seq, and only then
+// acknowledges.
+//
+// The exactly-once guarantee rests on three rules: the writer skips any
+// session whose seq is not above the highest seq it has already accepted for
+// that worker; the high-water seqs are committed in the same transaction as
+// the rows; and nothing is acknowledged before its commit. A worker that
+// loses its connection (or a collector that dies) resends everything
+// unacknowledged, and the duplicates fall to the first rule.
+package ingest
