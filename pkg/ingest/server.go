@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
 // item is one session on its way from a reader to the writer.
@@ -70,31 +68,6 @@ type Server struct {
 	// which a broken or hostile peer can send at line rate.
 	badLines logging.Limiter
 }
-
-var errKinds = [...]string{ErrKindSyntax, ErrKindField, ErrKindOversize, ErrKindUnexpected,
-	ErrKindHandshake, ErrKindProtocol, ErrKindAuth, ErrKindHelloTimeout, ErrKindIdleTimeout,
-	ErrKindOverCapacity, ErrKindCommit}
-
-const numKinds = len(errKinds)
-
-// kind indexes into Server.errs, in the order of errKinds.
-type kind int
-
-const (
-	kSyntax kind = iota
-	kField
-	kOversize
-	kUnexpected
-	kHandshake
-	kProtocol
-	kAuth
-	kHelloTimeout
-	kIdleTimeout
-	kOverCapacity
-	kCommit
-)
-
-func (s *Server) count(k kind) { s.errs[k].Add(1) }
 
 // New returns a Server that writes into st. It does not listen yet.
 func New(cfg Config, st *store.Store) *Server {
@@ -269,74 +242,6 @@ func (s *Server) acceptLoop() {
 		go c.writeLoop()
 		go c.readLoop()
 	}
-}
-
-// LatestStats returns the newest stats line any worker on iface has sent,
-// and when it arrived; ok is false when none has. Workers are told apart by
-// their run's worker_id only, so a worker restarted on the same interface
-// (or one on another host reporting the same name) is found too.
-func (s *Server) LatestStats(iface string) (st wire.Stats, at time.Time, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, w := range s.workers {
-		if w.iface != iface {
-			continue
-		}
-		w.mu.Lock()
-		if !w.statsAt.IsZero() && (!ok || w.statsAt.After(at)) {
-			st, at, ok = w.stats, w.statsAt, true
-		}
-		w.mu.Unlock()
-	}
-	return st, at, ok
-}
-
-// Snapshot returns the current statistics.
-func (s *Server) Snapshot() Snapshot {
-	now := time.Now()
-	snap := Snapshot{
-		Started:           s.started,
-		TotalReceived:     s.received.Load(),
-		TotalProcessed:    s.processed.Load(),
-		QueueSize:         len(s.queue),
-		QueueCapacity:     cap(s.queue),
-		ErrorsByKind:      make(map[string]uint64, numKinds),
-		TotalInserted:     s.inserted.Load(),
-		TotalUpdated:      s.updated.Load(),
-		CommittedSessions: s.committedSessions.Load(),
-		DuplicatesSkipped: s.duplicates.Load(),
-		BatchesCommitted:  s.batches.Load(),
-		CommitFailures:    s.commitFailures.Load(),
-		Connections:       int(s.nconns.Load()),
-		ListenerUp:        s.listenerUp.Load(),
-		WriterAlive:       s.writerAlive.Load(),
-	}
-	snap.Uptime = now.Sub(s.started)
-	for i, k := range errKinds {
-		n := s.errs[i].Load()
-		snap.ErrorsByKind[k] = n
-		snap.ProcessingErrors += n
-	}
-	s.statMu.Lock()
-	snap.LastBatchDuration = s.lastBatchDur
-	snap.LastBatchSize = s.lastBatchSize
-	snap.LastBatchRows = s.lastBatchRows
-	snap.LastCommitAt = s.lastCommitAt
-	snap.LastCommitError = s.lastCommitErr
-	s.statMu.Unlock()
-
-	s.mu.Lock()
-	snap.Workers = make([]WorkerSnapshot, 0, len(s.workers))
-	for _, w := range s.workers {
-		ws := w.snapshot()
-		if ws.Connected {
-			snap.ConnectedWorkers++
-		}
-		snap.Workers = append(snap.Workers, ws)
-	}
-	s.mu.Unlock()
-	sort.Slice(snap.Workers, func(i, j int) bool { return snap.Workers[i].WorkerID < snap.Workers[j].WorkerID })
-	return snap
 }
 
 // Health reports why the server cannot do its job, or nil: the listener must

@@ -1,26 +1,10 @@
 package ingest
 
 import (
+	"sort"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
-)
-
-// Error kinds counted in Snapshot.ErrorsByKind. Every line or connection the
-// server refuses is counted under exactly one of them, and also in
-// Snapshot.ProcessingErrors.
-const (
-	ErrKindSyntax       = "syntax"        // not a flat JSON object
-	ErrKindField        = "field"         // wrong type, missing field, invalid IP, out-of-range number
-	ErrKindOversize     = "oversize"      // a line over wire.MaxLine bytes, skipped
-	ErrKindUnexpected   = "unexpected"    // a valid message that has no place here (a second hello, an ack)
-	ErrKindHandshake    = "handshake"     // first line not a hello: the peer is not a worker
-	ErrKindProtocol     = "protocol"      // hello with a protocol version this collector does not speak
-	ErrKindAuth         = "auth"          // hello with a wrong or missing token
-	ErrKindHelloTimeout = "hello_timeout" // connected and said nothing
-	ErrKindIdleTimeout  = "idle_timeout"  // a worker went silent longer than the idle timeout
-	ErrKindOverCapacity = "over_capacity" // refused: --max-connections reached
-	ErrKindCommit       = "commit"        // a batch commit that failed and is being retried
 )
 
 // Snapshot is a consistent-enough copy of the server's statistics: every
@@ -91,4 +75,72 @@ type WorkerSnapshot struct {
 	// zero until the first one.
 	Stats   wire.Stats
 	StatsAt time.Time
+}
+
+// LatestStats returns the newest stats line any worker on iface has sent,
+// and when it arrived; ok is false when none has. Workers are told apart by
+// their run's worker_id only, so a worker restarted on the same interface
+// (or one on another host reporting the same name) is found too.
+func (s *Server) LatestStats(iface string) (st wire.Stats, at time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.workers {
+		if w.iface != iface {
+			continue
+		}
+		w.mu.Lock()
+		if !w.statsAt.IsZero() && (!ok || w.statsAt.After(at)) {
+			st, at, ok = w.stats, w.statsAt, true
+		}
+		w.mu.Unlock()
+	}
+	return st, at, ok
+}
+
+// Snapshot returns the current statistics.
+func (s *Server) Snapshot() Snapshot {
+	now := time.Now()
+	snap := Snapshot{
+		Started:           s.started,
+		TotalReceived:     s.received.Load(),
+		TotalProcessed:    s.processed.Load(),
+		QueueSize:         len(s.queue),
+		QueueCapacity:     cap(s.queue),
+		ErrorsByKind:      make(map[string]uint64, numKinds),
+		TotalInserted:     s.inserted.Load(),
+		TotalUpdated:      s.updated.Load(),
+		CommittedSessions: s.committedSessions.Load(),
+		DuplicatesSkipped: s.duplicates.Load(),
+		BatchesCommitted:  s.batches.Load(),
+		CommitFailures:    s.commitFailures.Load(),
+		Connections:       int(s.nconns.Load()),
+		ListenerUp:        s.listenerUp.Load(),
+		WriterAlive:       s.writerAlive.Load(),
+	}
+	snap.Uptime = now.Sub(s.started)
+	for i, k := range errKinds {
+		n := s.errs[i].Load()
+		snap.ErrorsByKind[k] = n
+		snap.ProcessingErrors += n
+	}
+	s.statMu.Lock()
+	snap.LastBatchDuration = s.lastBatchDur
+	snap.LastBatchSize = s.lastBatchSize
+	snap.LastBatchRows = s.lastBatchRows
+	snap.LastCommitAt = s.lastCommitAt
+	snap.LastCommitError = s.lastCommitErr
+	s.statMu.Unlock()
+
+	s.mu.Lock()
+	snap.Workers = make([]WorkerSnapshot, 0, len(s.workers))
+	for _, w := range s.workers {
+		ws := w.snapshot()
+		if ws.Connected {
+			snap.ConnectedWorkers++
+		}
+		snap.Workers = append(snap.Workers, ws)
+	}
+	s.mu.Unlock()
+	sort.Slice(snap.Workers, func(i, j int) bool { return snap.Workers[i].WorkerID < snap.Workers[j].WorkerID })
+	return snap
 }
