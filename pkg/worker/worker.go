@@ -1,12 +1,3 @@
-// Package worker is the capture loop of ntp-worker: it reads packets from a
-// live interface or a capture file, decodes them down to NTP, pairs requests
-// with responses, and hands every session to the sender that streams it to
-// the collector.
-//
-// One goroutine does all of it, so the pairing table needs no lock and a
-// packet costs no allocation. The loop stops on context cancellation (live:
-// SIGTERM) or at the end of a file, then flushes and waits, within a bound,
-// for the collector to acknowledge what was sent.
 package worker
 
 import (
@@ -15,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
@@ -25,108 +15,10 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
-	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
-// Defaults for the zero fields of Config.
-const (
-	DefaultStatsInterval = 10 * time.Second
-	// DefaultShutdownFlush bounds the wait for acks when a live capture
-	// stops: long enough for the collector's 5 s batch interval, short
-	// enough for a supervisor's stop timeout.
-	DefaultShutdownFlush = 8 * time.Second
-	// controlWarnEvery rate-limits the warning about mode 6/7 queries.
-	controlWarnEvery = time.Minute
-)
-
-// Config configures a Worker. A zero field means the default named on it.
-type Config struct {
-	// Interface is the interface to capture on, and the label of every
-	// session. With PcapFile it is only the label (default: the file's
-	// base name).
-	Interface string
-	// PcapFile, when set, is read instead of a live interface. At its end
-	// every pending request becomes unanswered (the capture is over), and
-	// the worker waits for every session to be acknowledged.
-	PcapFile string
-
-	// Port is the NTP server port; default pairing.DefaultPort.
-	Port uint16
-	// Timeout (before a request counts as unanswered) and MaxPending are
-	// the pairing table's, Snaplen and BufferSize the capture's; zero
-	// takes the defaults of packages pairing and capture.
-	Timeout    time.Duration
-	MaxPending int
-	Snaplen    int
-	BufferSize int
-
-	// StatsInterval is how often a stats line goes to the collector;
-	// default DefaultStatsInterval.
-	StatsInterval time.Duration
-	// ShutdownFlush bounds the wait for acks after a live capture stops;
-	// default DefaultShutdownFlush. A capture file waits until everything
-	// is acknowledged or ctx ends.
-	ShutdownFlush time.Duration
-
-	// Logger receives the worker's logs; default slog.Default().
-	Logger *slog.Logger
-}
-
-// withDefaults returns c with every zero field set to its default, except
-// those that packages pairing and capture fill.
-func (c Config) withDefaults() Config {
-	if c.Port == 0 {
-		c.Port = pairing.DefaultPort
-	}
-	if c.StatsInterval <= 0 {
-		c.StatsInterval = DefaultStatsInterval
-	}
-	if c.ShutdownFlush <= 0 {
-		c.ShutdownFlush = DefaultShutdownFlush
-	}
-	if c.Interface == "" && c.PcapFile != "" {
-		c.Interface = filepath.Base(c.PcapFile)
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	return c
-}
-
-// DecodeErrors counts packets that did not decode, by kind.
-type DecodeErrors struct {
-	Truncated uint64 // frame or headers cut short (snaplen, damage)
-	// Cut counts datagrams that the snaplen cut after the UDP header. They
-	// are not errors: the NTP header in the captured part is decoded and
-	// paired, and packet_length still reports the whole datagram.
-	Cut         uint64
-	Unsupported uint64 // link type or EtherType not decoded
-	Fragment    uint64 // IP fragments without the whole UDP datagram
-	NotUDP      uint64
-	Malformed   uint64 // contradictory IP/UDP header fields
-	NTPShort    uint64 // NTP payload shorter than its mode needs
-	NTPVersion  uint64 // NTP version 0 or above 4
-	// NTPExtension counts NTP packets with a malformed extension field or
-	// MAC after a whole header. They are still paired: the header is what
-	// the server answers.
-	NTPExtension uint64
-}
-
-// Total is the number of packets not used because they did not decode.
-func (d DecodeErrors) Total() uint64 {
-	return d.Truncated + d.Unsupported + d.Fragment + d.NotUDP + d.Malformed + d.NTPShort + d.NTPVersion
-}
-
-// Summary is what a run did.
-type Summary struct {
-	Packets  uint64
-	Decode   DecodeErrors
-	Pairing  pairing.Counters
-	Abandon  int // requests still pending when a live capture stopped
-	Capture  capture.Stats
-	Sender   sender.Counters
-	Duration time.Duration
-}
+// controlWarnEvery rate-limits the warning about mode 6/7 queries.
+const controlWarnEvery = time.Minute
 
 // Worker runs one capture.
 type Worker struct {
@@ -397,58 +289,4 @@ func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
 	w.pkt.Src, w.pkt.Dst = w.fr.Src, w.fr.Dst
 	w.pkt.SrcPort, w.pkt.DstPort = w.fr.SrcPort, w.fr.DstPort
 	w.table.Add(&w.pkt)
-}
-
-func (w *Worker) stats() wire.Stats {
-	c := w.table.Counters()
-	cs, err := w.src.Stats()
-	if err != nil {
-		w.log.Debug("capture statistics unavailable", logging.KeyErr, err)
-	}
-	return wire.Stats{
-		Time:           time.Now(),
-		Packets:        w.packets,
-		KernelReceived: cs.Received,
-		KernelDrops:    cs.Dropped,
-		InterfaceDrops: cs.InterfaceDropped,
-		DecodeErrors:   w.decode.Total(),
-		Pending:        uint64(c.Pending),
-		Evicted:        c.Evicted,
-		Sessions:       c.Sessions(),
-		Answered:       c.Answered,
-		Unanswered:     c.Unanswered,
-		OtherModes:     c.OtherModes,
-		Unmatched:      c.Unmatched,
-	}
-}
-
-func (w *Worker) logSummary(s *Summary, flushErr error) {
-	p := s.Pairing
-	attrs := []any{
-		"packets", s.Packets,
-		"sessions", p.Sessions(),
-		"answered", p.Answered,
-		"unanswered", p.Unanswered,
-		"kod", p.KoD,
-		"other_modes", p.OtherModes,
-		"control_queries", p.Control,
-		"unmatched_responses", p.Unmatched,
-		"duplicate_requests", p.Duplicates,
-		"evicted", p.Evicted,
-		"abandoned_pending", s.Abandon,
-		"decode_errors", s.Decode.Total(),
-		"cut_by_snaplen", s.Decode.Cut,
-		"kernel_drops", s.Capture.Dropped,
-		"interface_drops", s.Capture.InterfaceDropped,
-		"sent", s.Sender.Sent,
-		"acked", s.Sender.Acked,
-		"lost", s.Sender.Lost,
-		"unacked", s.Sender.Seq - min(s.Sender.Acked, s.Sender.Seq),
-		"duration", s.Duration.Round(time.Millisecond).String(),
-	}
-	if flushErr != nil {
-		w.log.Warn("capture stopped; not every session was acknowledged", append(attrs, logging.KeyErr, flushErr)...)
-		return
-	}
-	w.log.Info("capture stopped", attrs...)
 }
