@@ -1,39 +1,10 @@
-// Package supervisor starts, watches and stops one ntp-worker process per
-// network interface on behalf of the collector.
-//
-// A worker is spawned with os/exec from an argv (never through a shell), its
-// token travels in the environment so it does not show in ps, and its output
-// goes to <log-dir>/ntp_<iface>.log, which the supervisor caps and rotates.
-// A worker that exits without being asked to is restarted with exponential
-// backoff; after too many restarts in a window it is reported as failed with
-// the last lines of its log. Which interfaces should be monitored, and with
-// which options, is kept in the collector's database, so a restarted
-// collector brings its workers back, adopting the ones of an earlier run that
-// are still alive (found through their PID files).
 package supervisor
 
 import (
-	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
-)
-
-// Errors returned by the supervisor, wrapped with detail; test with errors.Is.
-var (
-	// ErrInvalid: the interface name or an option is not acceptable.
-	ErrInvalid = errors.New("invalid request")
-	// ErrNoSuchInterface: the host has no interface of that name.
-	ErrNoSuchInterface = errors.New("no such interface")
-	// ErrAlreadyRunning: a worker is already supervised on that interface.
-	ErrAlreadyRunning = errors.New("worker already running")
-	// ErrNotRunning: no worker is supervised on that interface.
-	ErrNotRunning = errors.New("worker not running")
-	// ErrWorkerBinary: the worker executable is missing or not executable.
-	ErrWorkerBinary = errors.New("worker binary unavailable")
-	// ErrClosed: the supervisor has been shut down.
-	ErrClosed = errors.New("supervisor shut down")
 )
 
 // State is where a supervised worker is in its life.
