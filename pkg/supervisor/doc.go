@@ -16,4 +16,12 @@
 // stats lines come from ingestion through Config.WorkerStats. The
 // supervisor never reads a worker's sessions, and never runs anything but
 // Config.WorkerBin.
+//
+// # Files
+//
+// supervisor.go holds the Supervisor and its Start and Stop; status.go what
+// it reports; state.go a worker's states and exits; process.go a worker's
+// run loop (spawn, wait, restart, stop); restore.go the adoption of an
+// earlier run's workers; files.go the PID and log files; options.go and
+// name.go the checks of a request; config.go and defaults.go its settings.
 package supervisor

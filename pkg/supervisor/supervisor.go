@@ -9,9 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -340,129 +338,6 @@ func (s *Supervisor) Stop(ctx context.Context, name string) (Status, error) {
 	st := s.current(name)
 	s.log.Info("worker stopped", "interface", name, "last_exit", st.LastExit)
 	return st, nil
-}
-
-// Status reports the worker on name. An interface of the host that has no
-// supervised worker is reported stopped; ErrNoSuchInterface is returned only
-// when the host does not have it either.
-func (s *Supervisor) Status(name string) (Status, error) {
-	if err := ValidateName(name); err != nil {
-		return Status{}, err
-	}
-	s.mu.Lock()
-	w := s.workers[name]
-	var st Status
-	if w != nil {
-		st = s.statusLocked(w)
-	}
-	s.mu.Unlock()
-	if w == nil {
-		if err := checkInterface(name); err != nil {
-			return Status{}, err
-		}
-		st = Status{
-			Interface:       name,
-			State:           StateStopped,
-			Argv:            s.argv(name, Options{}),
-			IngestionTarget: s.target,
-			LogFile:         s.LogFile(name),
-		}
-	}
-	s.addStats(&st)
-	return st, nil
-}
-
-func (s *Supervisor) statusLocked(w *worker) Status {
-	st := Status{
-		Interface:       w.name,
-		State:           w.state,
-		PID:             w.pid,
-		Adopted:         w.adopted && w.pid != 0,
-		Options:         w.opts,
-		Restarts:        w.restarts,
-		Argv:            append([]string(nil), w.argv...),
-		IngestionTarget: s.target,
-		LogFile:         w.logPath,
-	}
-	if w.pid != 0 && !w.startedAt.IsZero() {
-		t := w.startedAt
-		st.StartedAt = &t
-		st.Uptime = time.Since(t).Seconds()
-	}
-	if w.lastExit != nil {
-		ex := *w.lastExit
-		st.LastExit = &ex
-	}
-	if w.state == StateFailed || w.state == StateBackingOff {
-		st.LastLogLines = append([]string(nil), w.lastLines...)
-	}
-	return st
-}
-
-func (s *Supervisor) addStats(st *Status) {
-	if s.cfg.WorkerStats == nil || !st.State.Active() {
-		return
-	}
-	ws, at, ok := s.cfg.WorkerStats(st.Interface)
-	if !ok {
-		return
-	}
-	st.Stats = &CaptureStats{At: at, CaptureCounters: CaptureCounters(ws)}
-}
-
-// Statuses reports every supervised worker, ordered by interface name.
-func (s *Supervisor) Statuses() []Status {
-	s.mu.Lock()
-	out := make([]Status, 0, len(s.workers))
-	for _, w := range s.workers {
-		out = append(out, s.statusLocked(w))
-	}
-	s.mu.Unlock()
-	for i := range out {
-		s.addStats(&out[i])
-	}
-	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Interface, b.Interface) })
-	return out
-}
-
-// Interfaces lists the host's network interfaces with their monitoring
-// state.
-func (s *Supervisor) Interfaces(ctx context.Context) ([]InterfaceInfo, error) {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("supervisor: listing interfaces: %w", err)
-	}
-	out := make([]InterfaceInfo, 0, len(ifs))
-	for _, ifc := range ifs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		info := InterfaceInfo{
-			Name:         ifc.Name,
-			Index:        ifc.Index,
-			MTU:          ifc.MTU,
-			HardwareAddr: ifc.HardwareAddr.String(),
-			Flags:        []string{},
-			Addresses:    []string{},
-			Up:           ifc.Flags&net.FlagUp != 0,
-			Monitoring:   StateStopped,
-		}
-		if ifc.Flags != 0 {
-			info.Flags = strings.Split(ifc.Flags.String(), "|")
-		}
-		if addrs, err := ifc.Addrs(); err == nil {
-			for _, a := range addrs {
-				info.Addresses = append(info.Addresses, a.String())
-			}
-		}
-		s.mu.Lock()
-		if w := s.workers[ifc.Name]; w != nil {
-			info.Monitoring, info.PID = w.state, w.pid
-		}
-		s.mu.Unlock()
-		out = append(out, info)
-	}
-	return out, nil
 }
 
 // Shutdown stops every worker (SIGTERM, each gets StopTimeout to flush and
