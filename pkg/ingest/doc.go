@@ -10,4 +10,18 @@
 // the rows; and nothing is acknowledged before its commit. A worker that
 // loses its connection (or a collector that dies) resends everything
 // unacknowledged, and the duplicates fall to the first rule.
+//
+// Lines come from workers (package sender) and are read with
+// wire.LineReader; sessions go to the store (package store) and the
+// counters to the HTTP API through Snapshot. A reader never blocks on the
+// store: when the queue is full it stops reading, and TCP pushes back on the
+// worker.
+//
+// # Files
+//
+// server.go holds the Server, its listener and its shutdown; conn.go one
+// connection's lifecycle and its acks; read.go its reader (hello, sessions,
+// bad lines); worker.go what is known of a worker run across connections;
+// writer.go the batch writer and its commits; snapshot.go and kinds.go what
+// the server counts and reports; config.go its settings.
 package ingest

@@ -13,4 +13,10 @@
 // wire lines for the collector (package ingest). The package knows nothing
 // of capture or of the store, and Send must never block a live capture: a
 // full spool drops its oldest session unless Config.Block says otherwise.
+//
+// # Files
+//
+// sender.go holds the Sender and its spool; run.go the reconnect loop;
+// conn.go one connection (handshake, writer, ack reader); config.go its
+// settings; errors.go the collector's refusal.
 package sender
