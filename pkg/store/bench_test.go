@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -163,4 +164,59 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// readBenchStore is a database holding benchClients clients, one row each,
+// for the read benchmarks.
+func readBenchStore(b *testing.B) *Store {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "ntp.db"), Options{
+		Synchronous: SynchronousNormal,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	g := storetest.NewGenerator(benchClients, 42)
+	var sess session.Session
+	batch := NewBatch()
+	for i := range benchClients {
+		g.Next(&sess)
+		sess.ClientIP = storetest.Client(i)
+		batch.Add("bench", "eth0", uint64(i+1), &sess)
+	}
+	if _, err := s.Commit(ctx, batch); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkListClients reads one page of 1,000 clients in the API's
+// default order: the select list and the scan of every row.
+func BenchmarkListClients(b *testing.B) {
+	s := readBenchStore(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		rows, err := s.ListClients(ctx, ClientFilter{}, Sort{Desc: true}, Page{Number: 2, Size: 1000})
+		if err != nil || len(rows) != 1000 {
+			b.Fatalf("%d rows, %v", len(rows), err)
+		}
+	}
+}
+
+// BenchmarkExportRendered exports the whole table with a render that
+// appends only the id, so that what is measured is reading and scanning.
+func BenchmarkExportRendered(b *testing.B) {
+	s := readBenchStore(b)
+	ctx := context.Background()
+	render := func(buf []byte, c *Client) []byte { return strconv.AppendInt(buf, c.ID, 10) }
+	b.ReportAllocs()
+	for b.Loop() {
+		n, err := s.ExportRendered(ctx, ClientFilter{}, 0, 2, render, func(ExportChunk) error { return nil })
+		if err != nil || n != benchClients {
+			b.Fatalf("%d rows, %v", n, err)
+		}
+	}
 }
