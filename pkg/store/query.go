@@ -422,41 +422,6 @@ func (s *Store) ClientsByIP(ctx context.Context, addr netip.Addr) ([]Client, err
 	return out, nil
 }
 
-// ExportClients calls fn for every client that matches f, in id order, at
-// most limit of them (no bound when limit <= 0). Rows stream from SQLite one
-// at a time into the same Client value, so memory does not grow with the
-// result; fn must not keep c. An error from fn stops the export and is
-// returned as is.
-func (s *Store) ExportClients(ctx context.Context, f ClientFilter, limit int64, fn func(c *Client) error) (int64, error) {
-	where, args := f.where()
-	q := "SELECT " + clientColumns + " FROM ntp_clients" + where + " ORDER BY id"
-	if limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, limit)
-	}
-	rows, err := s.ReadDB().QueryContext(ctx, q, args...)
-	if err != nil {
-		return 0, fmt.Errorf("store: export clients: %w", err)
-	}
-	defer rows.Close()
-	var c Client
-	dest := c.scanArgs()
-	var n int64
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return n, fmt.Errorf("store: scan client: %w", err)
-		}
-		if err := fn(&c); err != nil {
-			return n, err
-		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return n, fmt.Errorf("store: export clients: %w", err)
-	}
-	return n, nil
-}
-
 // CountClients returns how many clients match f.
 func (s *Store) CountClients(ctx context.Context, f ClientFilter) (int64, error) {
 	where, args := f.where()
