@@ -1,0 +1,131 @@
+package store
+
+import (
+	"database/sql"
+	"time"
+)
+
+// Client is one row of ntp_clients: a client address as seen on one capture
+// interface. The "last packet" fields describe the client's most recent
+// session; the counters and min/max/sum fields aggregate all of them.
+// Nullable columns use the sql.Null types so that a row scans without
+// allocating for every field.
+type Client struct {
+	ID                 int64
+	ClientIP           string
+	ClientPort         sql.NullInt64
+	ServerIP           sql.NullString
+	ServerPort         sql.NullInt64
+	InterfaceName      string
+	NTPVersion         sql.NullInt64
+	Stratum            sql.NullInt64
+	Precision          sql.NullInt64
+	RootDelay          sql.NullFloat64
+	RootDispersion     sql.NullFloat64
+	ReferenceID        sql.NullString
+	LeapIndicator      sql.NullString
+	PollInterval       sql.NullInt64
+	ReferenceTimestamp sql.NullFloat64
+	OriginateTimestamp sql.NullFloat64
+	ReceiveTimestamp   sql.NullFloat64
+	TransmitTimestamp  sql.NullFloat64
+	Latency            sql.NullFloat64 // client_to_server_latency_seconds
+	Processing         sql.NullFloat64 // server_processing_time_seconds
+	Total              sql.NullFloat64 // total_process_time_seconds
+	PacketLength       sql.NullInt64
+	SessionTimestamp   sql.NullString
+	FirstSeen          string
+	LastSeen           string
+	SessionCount       int64
+	CreatedAt          string
+	UpdatedAt          string
+	Mode               sql.NullInt64
+	AnsweredCount      int64
+	UnansweredCount    int64
+	KoDCount           int64
+	LastKoDCode        sql.NullString
+	LastKoDTimestamp   sql.NullString
+	Mode1Count         int64
+	Mode2Count         int64
+	Mode5Count         int64
+	Mode6Count         int64
+	Mode7Count         int64
+	LatencyCount       int64
+	LatencyMin         sql.NullFloat64
+	LatencyMax         sql.NullFloat64
+	LatencySum         float64
+	ProcessingMin      sql.NullFloat64
+	ProcessingMax      sql.NullFloat64
+	ProcessingSum      float64
+	TotalMin           sql.NullFloat64
+	TotalMax           sql.NullFloat64
+	TotalSum           float64
+}
+
+// clientColumns is the select list matching Client.scanArgs, in order.
+const clientColumns = `id, client_ip, client_port, server_ip, server_port, interface_name,
+	ntp_version, stratum, precision, root_delay, root_dispersion, reference_id,
+	leap_indicator, poll_interval, reference_timestamp, originate_timestamp,
+	receive_timestamp, transmit_timestamp, client_to_server_latency_seconds,
+	server_processing_time_seconds, total_process_time_seconds, packet_length,
+	session_timestamp, first_seen_timestamp, last_seen_timestamp, session_count,
+	created_at, updated_at, mode, answered_count, unanswered_count, kod_count,
+	last_kod_code, last_kod_timestamp, mode1_count, mode2_count, mode5_count,
+	mode6_count, mode7_count, latency_count, latency_min, latency_max, latency_sum,
+	processing_min, processing_max, processing_sum, total_min, total_max, total_sum`
+
+func (c *Client) scanArgs() []any {
+	return []any{&c.ID, &c.ClientIP, &c.ClientPort, &c.ServerIP, &c.ServerPort, &c.InterfaceName,
+		&c.NTPVersion, &c.Stratum, &c.Precision, &c.RootDelay, &c.RootDispersion, &c.ReferenceID,
+		&c.LeapIndicator, &c.PollInterval, &c.ReferenceTimestamp, &c.OriginateTimestamp,
+		&c.ReceiveTimestamp, &c.TransmitTimestamp, &c.Latency,
+		&c.Processing, &c.Total, &c.PacketLength,
+		&c.SessionTimestamp, &c.FirstSeen, &c.LastSeen, &c.SessionCount,
+		&c.CreatedAt, &c.UpdatedAt, &c.Mode, &c.AnsweredCount, &c.UnansweredCount, &c.KoDCount,
+		&c.LastKoDCode, &c.LastKoDTimestamp, &c.Mode1Count, &c.Mode2Count, &c.Mode5Count,
+		&c.Mode6Count, &c.Mode7Count, &c.LatencyCount, &c.LatencyMin, &c.LatencyMax, &c.LatencySum,
+		&c.ProcessingMin, &c.ProcessingMax, &c.ProcessingSum, &c.TotalMin, &c.TotalMax, &c.TotalSum}
+}
+
+// Requests is the number of client requests (answered or not) the row
+// aggregates; other-mode packets are counted separately.
+func (c *Client) Requests() int64 { return c.AnsweredCount + c.UnansweredCount }
+
+// AvgLatency is the mean client-to-server latency over the sessions that had
+// a usable one.
+func (c *Client) AvgLatency() (float64, bool) { return ratio(c.LatencySum, c.LatencyCount) }
+
+// AvgProcessing is the mean server processing time over answered sessions.
+func (c *Client) AvgProcessing() (float64, bool) { return ratio(c.ProcessingSum, c.AnsweredCount) }
+
+// AvgTotal is the mean request-to-response time on the wire over answered
+// sessions.
+func (c *Client) AvgTotal() (float64, bool) { return ratio(c.TotalSum, c.AnsweredCount) }
+
+// AnswerRatio is answered requests over all requests.
+func (c *Client) AnswerRatio() (float64, bool) {
+	return ratio(float64(c.AnsweredCount), c.Requests())
+}
+
+// AvgRequestInterval is the mean time between the client's requests: the
+// span from first to last seen divided by the gaps between requests. It needs
+// two requests.
+func (c *Client) AvgRequestInterval() (float64, bool) {
+	n := c.Requests()
+	if n < 2 {
+		return 0, false
+	}
+	first, err1 := time.Parse(time.RFC3339Nano, c.FirstSeen)
+	last, err2 := time.Parse(time.RFC3339Nano, c.LastSeen)
+	if err1 != nil || err2 != nil || last.Before(first) {
+		return 0, false
+	}
+	return last.Sub(first).Seconds() / float64(n-1), true
+}
+
+func ratio(sum float64, n int64) (float64, bool) {
+	if n <= 0 {
+		return 0, false
+	}
+	return sum / float64(n), true
+}
