@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"time"
 )
 
@@ -85,6 +87,39 @@ func (c *Client) scanArgs() []any {
 		&c.LastKoDCode, &c.LastKoDTimestamp, &c.Mode1Count, &c.Mode2Count, &c.Mode5Count,
 		&c.Mode6Count, &c.Mode7Count, &c.LatencyCount, &c.LatencyMin, &c.LatencyMax, &c.LatencySum,
 		&c.ProcessingMin, &c.ProcessingMax, &c.ProcessingSum, &c.TotalMin, &c.TotalMax, &c.TotalSum}
+}
+
+// scanClients scans the rows, which select clientColumns, one after the
+// other into c, calling each after every row: c holds only the current row,
+// so a caller that streams keeps no more than one in memory.
+func scanClients(rows *sql.Rows, c *Client, each func() error) error {
+	dest := c.scanArgs()
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("scan client: %w", err)
+		}
+		if err := each(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// queryClients runs q, which selects clientColumns, on the read pool and
+// returns every row; size is the number of rows expected, 0 when unknown.
+func (s *Store) queryClients(ctx context.Context, size int, q string, args ...any) ([]Client, error) {
+	rows, err := s.ReadDB().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]Client, 0, size)
+	var c Client
+	err = scanClients(rows, &c, func() error {
+		out = append(out, c)
+		return nil
+	})
+	return out, err
 }
 
 // Requests is the number of client requests (answered or not) the row

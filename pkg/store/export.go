@@ -111,7 +111,6 @@ func (s *Store) ExportRendered(ctx context.Context, f ClientFilter, limit int64,
 			}
 			defer restore()
 			var c Client
-			dest := c.scanArgs()
 			for i := range jobs {
 				var ch ExportChunk
 				select {
@@ -126,14 +125,11 @@ func (s *Store) ExportRendered(ctx context.Context, f ClientFilter, limit int64,
 						return err
 					}
 					defer rows.Close()
-					for rows.Next() {
-						if err := rows.Scan(dest...); err != nil {
-							return err
-						}
+					return scanClients(rows, &c, func() error {
 						ch.Buf = render(ch.Buf, &c)
 						ch.Ends = append(ch.Ends, len(ch.Buf))
-					}
-					return rows.Err()
+						return nil
+					})
 				}()
 				slots[i] <- result{ch, err}
 			}

@@ -30,19 +30,8 @@ func (s *Store) ListClients(ctx context.Context, f ClientFilter, order Sort, p P
 	q := "SELECT " + clientColumns + " FROM ntp_clients WHERE id IN (SELECT id FROM ntp_clients" +
 		where + orderBy + " LIMIT ? OFFSET ?)" + orderBy
 	args = append(args, p.Size, offset)
-	rows, err := s.ReadDB().QueryContext(ctx, q, args...)
+	out, err := s.queryClients(ctx, p.Size, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list clients: %w", err)
-	}
-	defer rows.Close()
-	out := make([]Client, 0, p.Size)
-	for rows.Next() {
-		out = append(out, Client{})
-		if err := rows.Scan(out[len(out)-1].scanArgs()...); err != nil {
-			return nil, fmt.Errorf("store: scan client: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list clients: %w", err)
 	}
 	return out, nil
@@ -52,21 +41,10 @@ func (s *Store) ListClients(ctx context.Context, f ClientFilter, order Sort, p P
 // interface name. The address matches in any spelling: rows are found by
 // their 16-byte form.
 func (s *Store) ClientsByIP(ctx context.Context, addr netip.Addr) ([]Client, error) {
-	rows, err := s.ReadDB().QueryContext(ctx,
+	out, err := s.queryClients(ctx, 0,
 		"SELECT "+clientColumns+" FROM ntp_clients WHERE client_ip_bytes = ? ORDER BY interface_name",
 		ipBytes(addr.WithZone("")))
 	if err != nil {
-		return nil, fmt.Errorf("store: client %s: %w", addr, err)
-	}
-	defer rows.Close()
-	var out []Client
-	for rows.Next() {
-		out = append(out, Client{})
-		if err := rows.Scan(out[len(out)-1].scanArgs()...); err != nil {
-			return nil, fmt.Errorf("store: scan client: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: client %s: %w", addr, err)
 	}
 	return out, nil
