@@ -83,12 +83,6 @@ var upsertSQL = func() string {
 	return b.String()
 }()
 
-const seqSQL = `INSERT INTO worker_seq (worker_id, interface_name, last_seq, updated_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (worker_id) DO UPDATE SET
-	last_seq = max(last_seq, excluded.last_seq),
-	interface_name = excluded.interface_name,
-	updated_at = excluded.updated_at`
-
 // ErrSeqRange: a worker's seq does not fit SQLite's signed 64-bit integer.
 var ErrSeqRange = errors.New("seq above 9223372036854775807")
 

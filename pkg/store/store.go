@@ -263,53 +263,6 @@ func (s *Store) ReadDB() *sql.DB { return s.r }
 // Path is the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
 
-// HighWater is the highest seq committed for workerID, 0 when none was.
-func (s *Store) HighWater(ctx context.Context, workerID string) (uint64, error) {
-	var seq int64
-	err := s.r.QueryRowContext(ctx, "SELECT last_seq FROM worker_seq WHERE worker_id = ?", workerID).Scan(&seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, s.wrap("read high-water seq of worker "+strconv.Quote(workerID), err)
-	}
-	return uint64(seq), nil
-}
-
-// DBStats describes the database file.
-type DBStats struct {
-	Path          string
-	FileBytes     int64 // main file
-	WALBytes      int64 // -wal file; 0 when absent
-	Rows          int64 // rows in ntp_clients
-	SchemaVersion int
-}
-
-// SizeBytes is the space the database takes on disk, WAL included.
-func (d DBStats) SizeBytes() int64 { return d.FileBytes + d.WALBytes }
-
-// Stats reports file sizes, the row count and the schema version.
-func (s *Store) Stats(ctx context.Context) (DBStats, error) {
-	st := DBStats{Path: s.path}
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		return st, fmt.Errorf("store: stat %s: %w", s.path, err)
-	}
-	st.FileBytes = fi.Size()
-	if fi, err := os.Stat(s.path + "-wal"); err == nil {
-		st.WALBytes = fi.Size()
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return st, fmt.Errorf("store: stat %s-wal: %w", s.path, err)
-	}
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM ntp_clients").Scan(&st.Rows); err != nil {
-		return st, s.wrap("count rows", err)
-	}
-	if err := s.r.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&st.SchemaVersion); err != nil {
-		return st, s.wrap("read schema version", err)
-	}
-	return st, nil
-}
-
 // wrap adds the file and operation to err and, for the faults an operator
 // can fix, one of the package's sentinel errors and a hint.
 func (s *Store) wrap(op string, err error) error {
@@ -374,27 +327,4 @@ func noSpaceLeft(dir string) bool {
 		return false
 	}
 	return st.Bavail*uint64(st.Bsize) < 64<<10
-}
-
-// Sync makes every commit that returned before it was called durable, as
-// synchronous FULL would have: it fsyncs the WAL, where those commits live
-// until a checkpoint (which itself syncs at NORMAL). With NORMAL and Sync
-// run beside the next commit rather than inside it, acknowledgements can
-// wait for durability without the writer waiting for the disk.
-func (s *Store) Sync() error {
-	for _, name := range []string{s.path + "-wal", s.path} {
-		f, err := os.Open(name)
-		if errors.Is(err, fs.ErrNotExist) && name != s.path {
-			continue // no WAL: every commit is already in the main file
-		}
-		if err != nil {
-			return fmt.Errorf("store: sync %s: %w", name, err)
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("store: sync %s: %w", name, classifyFSErr(err))
-		}
-	}
-	return nil
 }
