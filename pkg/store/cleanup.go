@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -10,9 +9,6 @@ import (
 // cleanupChunk bounds each delete transaction so that ingestion's batches
 // are never held off for long behind a big cleanup.
 const cleanupChunk = 5000
-
-// ErrCleanupBefore is returned for a cleanup cutoff that is zero.
-var ErrCleanupBefore = errors.New("store: cleanup needs a cutoff time")
 
 // Cleanup deletes the clients whose last_seen is before the cutoff and
 // returns how many there were. With dryRun it only counts them. Deletion

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -82,9 +81,6 @@ var upsertSQL = func() string {
 	b.WriteString(strings.Join(set, ",\n\t"))
 	return b.String()
 }()
-
-// ErrSeqRange: a worker's seq does not fit SQLite's signed 64-bit integer.
-var ErrSeqRange = errors.New("seq above 9223372036854775807")
 
 // CommitResult reports one commit.
 type CommitResult struct {

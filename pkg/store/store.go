@@ -33,18 +33,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Synchronous levels accepted in Options.
@@ -73,21 +68,6 @@ type Options struct {
 	// Logger receives migration and fault messages; default slog.Default().
 	Logger *slog.Logger
 }
-
-// Errors Open and Commit wrap, for errors.Is.
-var (
-	// ErrNewerSchema: the file was written by a newer ntp-collector.
-	ErrNewerSchema = errors.New("database schema is newer than supported")
-	// ErrCorrupt: the file is not a SQLite database or is damaged.
-	ErrCorrupt = errors.New("database file is corrupted or not a SQLite database")
-	// ErrReadOnly: the database file or its directory cannot be written.
-	ErrReadOnly = errors.New("database is not writable")
-	// ErrDiskFull: the file system has no room left.
-	ErrDiskFull = errors.New("disk full")
-	// ErrLocked: another connection or process held the database lock for
-	// longer than Options.BusyTimeout.
-	ErrLocked = errors.New("database locked")
-)
 
 // Store is an open inventory database.
 type Store struct {
@@ -262,69 +242,3 @@ func (s *Store) ReadDB() *sql.DB { return s.r }
 
 // Path is the absolute path of the database file.
 func (s *Store) Path() string { return s.path }
-
-// wrap adds the file and operation to err and, for the faults an operator
-// can fix, one of the package's sentinel errors and a hint.
-func (s *Store) wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	dir := filepath.Dir(s.path)
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
-			return fmt.Errorf("store: %s: %s: %w (move the file aside to start a new database, or restore a backup): %w", s.path, op, ErrCorrupt, err)
-		case sqlite3.SQLITE_FULL:
-			return fmt.Errorf("store: %s: %s: %w on %s (free space; nothing of this transaction was written): %w", s.path, op, ErrDiskFull, dir, err)
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return fmt.Errorf("store: %s: %s: %w (another process, such as an sqlite3 shell in a transaction, holds it): %w", s.path, op, ErrLocked, err)
-		case sqlite3.SQLITE_READONLY:
-			return fmt.Errorf("store: %s: %s: %w (check the permissions and mount of the file and its directory): %w", s.path, op, ErrReadOnly, err)
-		case sqlite3.SQLITE_CANTOPEN:
-			if !dirWritable(dir) {
-				return fmt.Errorf("store: %s: %s: %w: directory %s cannot be written: %w", s.path, op, ErrReadOnly, dir, err)
-			}
-		case sqlite3.SQLITE_IOERR:
-			if noSpaceLeft(dir) {
-				return fmt.Errorf("store: %s: %s: %w on %s (free space; nothing of this transaction was written): %w", s.path, op, ErrDiskFull, dir, err)
-			}
-		}
-	}
-	return fmt.Errorf("store: %s: %s: %w", s.path, op, classifyFSErr(err))
-}
-
-// classifyFSErr tags operating-system errors with the package's sentinels.
-func classifyFSErr(err error) error {
-	switch {
-	case errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: %w", ErrReadOnly, err)
-	case errors.Is(err, syscall.ENOSPC):
-		return fmt.Errorf("%w: %w", ErrDiskFull, err)
-	}
-	return err
-}
-
-// dirWritable reports whether a file can be created in dir; it is the only
-// test that also holds for root and for read-only mounts.
-func dirWritable(dir string) bool {
-	f, err := os.CreateTemp(dir, ".ntp-collector-probe-*")
-	if err != nil {
-		return false
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return true
-}
-
-// noSpaceLeft reports whether the file system holding dir is out of space.
-// SQLite reports some failed writes (growing the shared-memory index, an
-// fsync) as an I/O error rather than SQLITE_FULL, so the file system is asked.
-func noSpaceLeft(dir string) bool {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return false
-	}
-	return st.Bavail*uint64(st.Bsize) < 64<<10
-}
