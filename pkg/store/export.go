@@ -53,7 +53,7 @@ type ExportChunk struct {
 const exportSpan = 512
 
 // ExportRendered streams the clients that match f in id order, at most
-// limit of them (none when limit <= 0), rendered by render and handed to
+// limit of them (no bound when limit <= 0), rendered by render and handed to
 // emit in order, one chunk at a time. workers goroutines read and render
 // disjoint id ranges on the read pool in parallel, and at most 2×workers
 // chunks exist at once, so memory stays bounded whatever the size of the
