@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -11,7 +12,9 @@ import (
 // interface. The "last packet" fields describe the client's most recent
 // session; the counters and min/max/sum fields aggregate all of them.
 // Nullable columns use the sql.Null types so that a row scans without
-// allocating for every field.
+// allocating for every field. Each field is the Value of one column of
+// clientTable (columns.go), which says what the column holds and how it
+// folds.
 type Client struct {
 	ID                 int64
 	ClientIP           string
@@ -64,32 +67,26 @@ type Client struct {
 	TotalSum           float64
 }
 
-// clientColumns is the select list matching Client.scanArgs, in order.
-const clientColumns = `id, client_ip, client_port, server_ip, server_port, interface_name,
-	ntp_version, stratum, precision, root_delay, root_dispersion, reference_id,
-	leap_indicator, poll_interval, reference_timestamp, originate_timestamp,
-	receive_timestamp, transmit_timestamp, client_to_server_latency_seconds,
-	server_processing_time_seconds, total_process_time_seconds, packet_length,
-	session_timestamp, first_seen_timestamp, last_seen_timestamp, session_count,
-	created_at, updated_at, mode, answered_count, unanswered_count, kod_count,
-	last_kod_code, last_kod_timestamp, mode1_count, mode2_count, mode5_count,
-	mode6_count, mode7_count, latency_count, latency_min, latency_max, latency_sum,
-	processing_min, processing_max, processing_sum, total_min, total_max, total_sum`
+// clientSelect is the select list of a Client row: the names of
+// readColumns, in order.
+var clientSelect = func() string {
+	names := make([]string, len(readColumns))
+	for i, col := range readColumns {
+		names[i] = col.Name
+	}
+	return strings.Join(names, ", ")
+}()
 
+// scanArgs returns the scan targets of c in clientSelect's order.
 func (c *Client) scanArgs() []any {
-	return []any{&c.ID, &c.ClientIP, &c.ClientPort, &c.ServerIP, &c.ServerPort, &c.InterfaceName,
-		&c.NTPVersion, &c.Stratum, &c.Precision, &c.RootDelay, &c.RootDispersion, &c.ReferenceID,
-		&c.LeapIndicator, &c.PollInterval, &c.ReferenceTimestamp, &c.OriginateTimestamp,
-		&c.ReceiveTimestamp, &c.TransmitTimestamp, &c.Latency,
-		&c.Processing, &c.Total, &c.PacketLength,
-		&c.SessionTimestamp, &c.FirstSeen, &c.LastSeen, &c.SessionCount,
-		&c.CreatedAt, &c.UpdatedAt, &c.Mode, &c.AnsweredCount, &c.UnansweredCount, &c.KoDCount,
-		&c.LastKoDCode, &c.LastKoDTimestamp, &c.Mode1Count, &c.Mode2Count, &c.Mode5Count,
-		&c.Mode6Count, &c.Mode7Count, &c.LatencyCount, &c.LatencyMin, &c.LatencyMax, &c.LatencySum,
-		&c.ProcessingMin, &c.ProcessingMax, &c.ProcessingSum, &c.TotalMin, &c.TotalMax, &c.TotalSum}
+	dest := make([]any, len(readColumns))
+	for i, col := range readColumns {
+		dest[i] = col.Value(c)
+	}
+	return dest
 }
 
-// scanClients scans the rows, which select clientColumns, one after the
+// scanClients scans the rows, which select clientSelect, one after the
 // other into c, calling each after every row: c holds only the current row,
 // so a caller that streams keeps no more than one in memory.
 func scanClients(rows *sql.Rows, c *Client, each func() error) error {
@@ -105,7 +102,7 @@ func scanClients(rows *sql.Rows, c *Client, each func() error) error {
 	return rows.Err()
 }
 
-// queryClients runs q, which selects clientColumns, on the read pool and
+// queryClients runs q, which selects clientSelect, on the read pool and
 // returns every row; size is the number of rows expected, 0 when unknown.
 func (s *Store) queryClients(ctx context.Context, size int, q string, args ...any) ([]Client, error) {
 	rows, err := s.ReadDB().QueryContext(ctx, q, args...)

@@ -25,6 +25,16 @@
 // [Store.InterfaceStatistics] summarises each interface. Every read runs on
 // the query-only pool.
 //
+// # The client row
+//
+// Each column of ntp_clients is described once, in clientTable
+// (columns.go): its name, SQL type and nullability, the field of [Client]
+// it scans into, how a batch row binds it and how the upsert folds it into
+// the stored row. The select list, the scan targets and the upsert are
+// built from that table, and [ClientColumns] and [DerivedColumns] hand it
+// to the API, which renders its rows from it. A test holds the table
+// against the schema the migrations make.
+//
 // # Connections
 //
 // The database runs in WAL mode through modernc.org/sqlite (pure Go). One

@@ -77,7 +77,7 @@ func (s *Store) ExportRendered(ctx context.Context, f ClientFilter, limit int64,
 	if where != "" {
 		cond = where + " AND "
 	}
-	q := "SELECT " + clientColumns + " FROM ntp_clients" + cond + "id >= ? AND id < ? ORDER BY id"
+	q := "SELECT " + clientSelect + " FROM ntp_clients" + cond + "id >= ? AND id < ? ORDER BY id"
 	if limit > 0 {
 		// No range holds more rows than the export still needs.
 		q += " LIMIT " + strconv.FormatInt(min(limit, exportSpan), 10)

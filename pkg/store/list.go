@@ -27,7 +27,7 @@ func (s *Store) ListClients(ctx context.Context, f ClientFilter, order Sort, p P
 	offset := int64(p.Number-1) * int64(p.Size)
 	// The inner query walks only the index that serves the order and reads
 	// table rows for the page alone, which keeps deep pages cheap.
-	q := "SELECT " + clientColumns + " FROM ntp_clients WHERE id IN (SELECT id FROM ntp_clients" +
+	q := "SELECT " + clientSelect + " FROM ntp_clients WHERE id IN (SELECT id FROM ntp_clients" +
 		where + orderBy + " LIMIT ? OFFSET ?)" + orderBy
 	args = append(args, p.Size, offset)
 	out, err := s.queryClients(ctx, p.Size, q, args...)
@@ -42,7 +42,7 @@ func (s *Store) ListClients(ctx context.Context, f ClientFilter, order Sort, p P
 // their 16-byte form.
 func (s *Store) ClientsByIP(ctx context.Context, addr netip.Addr) ([]Client, error) {
 	out, err := s.queryClients(ctx, 0,
-		"SELECT "+clientColumns+" FROM ntp_clients WHERE client_ip_bytes = ? ORDER BY interface_name",
+		"SELECT "+clientSelect+" FROM ntp_clients WHERE client_ip_bytes = ? ORDER BY interface_name",
 		ipBytes(addr.WithZone("")))
 	if err != nil {
 		return nil, fmt.Errorf("store: client %s: %w", addr, err)
