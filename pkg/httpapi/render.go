@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"database/sql"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -11,9 +12,10 @@ import (
 )
 
 // A client row is written by hand, not through encoding/json: an export
-// writes a million of them, and one table of columns keeps the JSON, NDJSON
-// and CSV forms in the same order with the same names (the store's column
-// names, plus the derived averages).
+// writes a million of them. Its columns are the store's client row
+// (store.ClientColumns, then store.DerivedColumns), so the JSON, NDJSON and
+// CSV forms have the same columns in the same order with the same names,
+// and a column added to the store appears in all three.
 type column struct {
 	name string
 	// appendJSON appends the JSON value; appendCSV the CSV field (empty for
@@ -119,61 +121,36 @@ func appendCSVField(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-var clientColumns = []column{
-	intCol("id", func(c *store.Client) int64 { return c.ID }),
-	textCol("client_ip", func(c *store.Client) string { return c.ClientIP }),
-	nullIntCol("client_port", func(c *store.Client) sql.NullInt64 { return c.ClientPort }),
-	nullStrCol("server_ip", func(c *store.Client) sql.NullString { return c.ServerIP }),
-	nullIntCol("server_port", func(c *store.Client) sql.NullInt64 { return c.ServerPort }),
-	textCol("interface_name", func(c *store.Client) string { return c.InterfaceName }),
-	nullIntCol("ntp_version", func(c *store.Client) sql.NullInt64 { return c.NTPVersion }),
-	nullIntCol("mode", func(c *store.Client) sql.NullInt64 { return c.Mode }),
-	nullIntCol("stratum", func(c *store.Client) sql.NullInt64 { return c.Stratum }),
-	nullIntCol("precision", func(c *store.Client) sql.NullInt64 { return c.Precision }),
-	nullFloatCol("root_delay", func(c *store.Client) sql.NullFloat64 { return c.RootDelay }),
-	nullFloatCol("root_dispersion", func(c *store.Client) sql.NullFloat64 { return c.RootDispersion }),
-	nullStrCol("reference_id", func(c *store.Client) sql.NullString { return c.ReferenceID }),
-	nullStrCol("leap_indicator", func(c *store.Client) sql.NullString { return c.LeapIndicator }),
-	nullIntCol("poll_interval", func(c *store.Client) sql.NullInt64 { return c.PollInterval }),
-	nullFloatCol("reference_timestamp", func(c *store.Client) sql.NullFloat64 { return c.ReferenceTimestamp }),
-	nullFloatCol("originate_timestamp", func(c *store.Client) sql.NullFloat64 { return c.OriginateTimestamp }),
-	nullFloatCol("receive_timestamp", func(c *store.Client) sql.NullFloat64 { return c.ReceiveTimestamp }),
-	nullFloatCol("transmit_timestamp", func(c *store.Client) sql.NullFloat64 { return c.TransmitTimestamp }),
-	nullFloatCol("client_to_server_latency_seconds", func(c *store.Client) sql.NullFloat64 { return c.Latency }),
-	nullFloatCol("server_processing_time_seconds", func(c *store.Client) sql.NullFloat64 { return c.Processing }),
-	nullFloatCol("total_process_time_seconds", func(c *store.Client) sql.NullFloat64 { return c.Total }),
-	nullIntCol("packet_length", func(c *store.Client) sql.NullInt64 { return c.PacketLength }),
-	nullStrCol("session_timestamp", func(c *store.Client) sql.NullString { return c.SessionTimestamp }),
-	textCol("first_seen_timestamp", func(c *store.Client) string { return c.FirstSeen }),
-	textCol("last_seen_timestamp", func(c *store.Client) string { return c.LastSeen }),
-	intCol("session_count", func(c *store.Client) int64 { return c.SessionCount }),
-	intCol("answered_count", func(c *store.Client) int64 { return c.AnsweredCount }),
-	intCol("unanswered_count", func(c *store.Client) int64 { return c.UnansweredCount }),
-	intCol("kod_count", func(c *store.Client) int64 { return c.KoDCount }),
-	nullStrCol("last_kod_code", func(c *store.Client) sql.NullString { return c.LastKoDCode }),
-	nullStrCol("last_kod_timestamp", func(c *store.Client) sql.NullString { return c.LastKoDTimestamp }),
-	intCol("mode1_count", func(c *store.Client) int64 { return c.Mode1Count }),
-	intCol("mode2_count", func(c *store.Client) int64 { return c.Mode2Count }),
-	intCol("mode5_count", func(c *store.Client) int64 { return c.Mode5Count }),
-	intCol("mode6_count", func(c *store.Client) int64 { return c.Mode6Count }),
-	intCol("mode7_count", func(c *store.Client) int64 { return c.Mode7Count }),
-	intCol("latency_count", func(c *store.Client) int64 { return c.LatencyCount }),
-	nullFloatCol("latency_min", func(c *store.Client) sql.NullFloat64 { return c.LatencyMin }),
-	nullFloatCol("latency_max", func(c *store.Client) sql.NullFloat64 { return c.LatencyMax }),
-	plainFloatCol("latency_sum", func(c *store.Client) float64 { return c.LatencySum }),
-	nullFloatCol("processing_min", func(c *store.Client) sql.NullFloat64 { return c.ProcessingMin }),
-	nullFloatCol("processing_max", func(c *store.Client) sql.NullFloat64 { return c.ProcessingMax }),
-	plainFloatCol("processing_sum", func(c *store.Client) float64 { return c.ProcessingSum }),
-	nullFloatCol("total_min", func(c *store.Client) sql.NullFloat64 { return c.TotalMin }),
-	nullFloatCol("total_max", func(c *store.Client) sql.NullFloat64 { return c.TotalMax }),
-	plainFloatCol("total_sum", func(c *store.Client) float64 { return c.TotalSum }),
-	textCol("created_at", func(c *store.Client) string { return c.CreatedAt }),
-	textCol("updated_at", func(c *store.Client) string { return c.UpdatedAt }),
-	floatCol("avg_latency_seconds", (*store.Client).AvgLatency),
-	floatCol("avg_processing_seconds", (*store.Client).AvgProcessing),
-	floatCol("avg_total_seconds", (*store.Client).AvgTotal),
-	floatCol("answer_ratio", (*store.Client).AnswerRatio),
-	floatCol("avg_request_interval_seconds", (*store.Client).AvgRequestInterval),
+// clientColumns renders the store's columns, then the derived ones.
+var clientColumns = func() []column {
+	var cols []column
+	for _, sc := range store.ClientColumns() {
+		cols = append(cols, storedColumn(sc))
+	}
+	for _, d := range store.DerivedColumns() {
+		cols = append(cols, floatCol(d.Name, d.Value))
+	}
+	return cols
+}()
+
+// storedColumn chooses a stored column's writers by the type of its field,
+// once: rendering a row then asserts the type it already knows.
+func storedColumn(sc store.Column) column {
+	switch sc.Value(&store.Client{}).(type) {
+	case *int64:
+		return intCol(sc.Name, func(c *store.Client) int64 { return *sc.Value(c).(*int64) })
+	case *sql.NullInt64:
+		return nullIntCol(sc.Name, func(c *store.Client) sql.NullInt64 { return *sc.Value(c).(*sql.NullInt64) })
+	case *float64:
+		return plainFloatCol(sc.Name, func(c *store.Client) float64 { return *sc.Value(c).(*float64) })
+	case *sql.NullFloat64:
+		return nullFloatCol(sc.Name, func(c *store.Client) sql.NullFloat64 { return *sc.Value(c).(*sql.NullFloat64) })
+	case *string:
+		return textCol(sc.Name, func(c *store.Client) string { return *sc.Value(c).(*string) })
+	case *sql.NullString:
+		return nullStrCol(sc.Name, func(c *store.Client) sql.NullString { return *sc.Value(c).(*sql.NullString) })
+	}
+	panic(fmt.Sprintf("httpapi: column %s: no renderer for a %T field", sc.Name, sc.Value(&store.Client{})))
 }
 
 // jsonKeys holds each column's `"name":` prefix, with the separating comma
