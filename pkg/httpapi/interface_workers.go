@@ -1,5 +1,8 @@
 package httpapi
 
+// The REST face of the worker supervisor: the host's network interfaces and
+// the capture worker on each (list, start, stop, status).
+
 import (
 	"errors"
 	"net/http"
