@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -115,3 +116,5 @@ func (s *Server) export(c *gin.Context) {
 	}
 	s.log.InfoContext(c.Request.Context(), "export", "format", body.Format, "rows", n)
 }
+
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,5 +1,8 @@
 package httpapi
 
+// GET /api/ntp/history/interfaces/statistics: a summary of each capture
+// interface's clients, served from a cache because it reads the whole table.
+
 import (
 	"context"
 	"database/sql"
@@ -13,8 +16,6 @@ import (
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
-
-func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
 
 // metricJSON is MetricStats on the wire.
 type metricJSON struct {
@@ -196,138 +197,4 @@ func (c *statsCache) invalidate() {
 	c.val = nil
 	c.gen++
 	c.mu.Unlock()
-}
-
-type workerJSON struct {
-	WorkerID    string  `json:"worker_id"`
-	Interface   string  `json:"interface"`
-	RemoteAddr  string  `json:"remote_addr"`
-	Connected   bool    `json:"connected"`
-	ConnectedAt string  `json:"connected_at"`
-	LastSeen    string  `json:"last_seen"`
-	Connections int     `json:"connections"`
-	Received    uint64  `json:"received"`
-	LastSeq     uint64  `json:"last_seq"`
-	Acked       uint64  `json:"acked"`
-	Lag         uint64  `json:"lag"`
-	Capture     *statsJ `json:"capture"`
-}
-
-type statsJ struct {
-	At             string `json:"at"`
-	Packets        uint64 `json:"packets"`
-	KernelReceived uint64 `json:"kernel_received"`
-	KernelDrops    uint64 `json:"kernel_drops"`
-	InterfaceDrops uint64 `json:"interface_drops"`
-	DecodeErrors   uint64 `json:"decode_errors"`
-	Pending        uint64 `json:"pending"`
-	Evicted        uint64 `json:"evicted"`
-	Sessions       uint64 `json:"sessions"`
-	Answered       uint64 `json:"answered"`
-	Unanswered     uint64 `json:"unanswered"`
-	OtherModes     uint64 `json:"other_modes"`
-	Unmatched      uint64 `json:"unmatched"`
-	Sent           uint64 `json:"sent"`
-	Acked          uint64 `json:"acked"`
-	Lost           uint64 `json:"lost"`
-	Spooled        uint64 `json:"spooled"`
-}
-
-type ingestionJSON struct {
-	Started           string            `json:"started"`
-	UptimeSeconds     float64           `json:"uptime_seconds"`
-	TotalReceived     uint64            `json:"total_received"`
-	TotalProcessed    uint64            `json:"total_processed"`
-	QueueSize         int               `json:"queue_size"`
-	QueueCapacity     int               `json:"queue_capacity"`
-	ProcessingErrors  uint64            `json:"processing_errors"`
-	ErrorsByKind      map[string]uint64 `json:"errors_by_kind"`
-	TotalInserted     uint64            `json:"total_inserted"`
-	TotalUpdated      uint64            `json:"total_updated"`
-	CommittedSessions uint64            `json:"committed_sessions"`
-	DuplicatesSkipped uint64            `json:"duplicates_skipped"`
-	BatchesCommitted  uint64            `json:"batches_committed"`
-	LastBatchSeconds  float64           `json:"last_batch_duration_seconds"`
-	LastBatchSize     int               `json:"last_batch_size"`
-	LastBatchRows     int               `json:"last_batch_rows"`
-	LastCommitAt      string            `json:"last_commit_at"`
-	LastCommitError   string            `json:"last_commit_error"`
-	CommitFailures    uint64            `json:"commit_failures"`
-	ConnectedWorkers  int               `json:"connected_workers"`
-	Connections       int               `json:"connections"`
-	ListenerUp        bool              `json:"listener_up"`
-	WriterAlive       bool              `json:"writer_alive"`
-}
-
-type databaseJSON struct {
-	Path          string `json:"path"`
-	SizeBytes     int64  `json:"size_bytes"`
-	FileBytes     int64  `json:"file_bytes"`
-	WALBytes      int64  `json:"wal_bytes"`
-	Rows          int64  `json:"rows"`
-	SchemaVersion int    `json:"schema_version"`
-}
-
-type serviceStatsResponse struct {
-	Ingestion *ingestionJSON `json:"ingestion"`
-	Database  databaseJSON   `json:"database"`
-	Workers   []workerJSON   `json:"workers"`
-}
-
-func timeOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// GET /api/ntp/history/service/statistics
-func (s *Server) serviceStatistics(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
-		badRequest(c, err)
-		return
-	}
-	db, err := s.cfg.Store.Stats(c.Request.Context())
-	if err != nil {
-		s.internalError(c, "database statistics", err)
-		return
-	}
-	resp := serviceStatsResponse{
-		Database: databaseJSON{Path: db.Path, SizeBytes: db.SizeBytes(), FileBytes: db.FileBytes, WALBytes: db.WALBytes, Rows: db.Rows, SchemaVersion: db.SchemaVersion},
-		Workers:  []workerJSON{},
-	}
-	if s.cfg.Ingest != nil {
-		sn := s.cfg.Ingest.Snapshot()
-		errs := sn.ErrorsByKind
-		if errs == nil {
-			errs = map[string]uint64{}
-		}
-		resp.Ingestion = &ingestionJSON{
-			Started: timeOrEmpty(sn.Started), UptimeSeconds: sn.Uptime.Seconds(),
-			TotalReceived: sn.TotalReceived, TotalProcessed: sn.TotalProcessed,
-			QueueSize: sn.QueueSize, QueueCapacity: sn.QueueCapacity,
-			ProcessingErrors: sn.ProcessingErrors, ErrorsByKind: errs,
-			TotalInserted: sn.TotalInserted, TotalUpdated: sn.TotalUpdated, CommittedSessions: sn.CommittedSessions,
-			DuplicatesSkipped: sn.DuplicatesSkipped, BatchesCommitted: sn.BatchesCommitted,
-			LastBatchSeconds: sn.LastBatchDuration.Seconds(), LastBatchSize: sn.LastBatchSize, LastBatchRows: sn.LastBatchRows,
-			LastCommitAt: timeOrEmpty(sn.LastCommitAt), LastCommitError: sn.LastCommitError, CommitFailures: sn.CommitFailures,
-			ConnectedWorkers: sn.ConnectedWorkers, Connections: sn.Connections,
-			ListenerUp: sn.ListenerUp, WriterAlive: sn.WriterAlive,
-		}
-		for _, w := range sn.Workers {
-			wj := workerJSON{WorkerID: w.WorkerID, Interface: w.Interface, RemoteAddr: w.RemoteAddr, Connected: w.Connected,
-				ConnectedAt: timeOrEmpty(w.ConnectedAt), LastSeen: timeOrEmpty(w.LastSeen), Connections: w.Connections,
-				Received: w.Received, LastSeq: w.LastSeq, Acked: w.Acked, Lag: w.Lag}
-			if !w.StatsAt.IsZero() {
-				st := w.Stats
-				wj.Capture = &statsJ{At: timeOrEmpty(w.StatsAt), Packets: st.Packets, KernelReceived: st.KernelReceived,
-					KernelDrops: st.KernelDrops, InterfaceDrops: st.InterfaceDrops, DecodeErrors: st.DecodeErrors,
-					Pending: st.Pending, Evicted: st.Evicted, Sessions: st.Sessions, Answered: st.Answered,
-					Unanswered: st.Unanswered, OtherModes: st.OtherModes, Unmatched: st.Unmatched, Sent: st.Sent,
-					Acked: st.Acked, Lost: st.Lost, Spooled: st.Spooled}
-			}
-			resp.Workers = append(resp.Workers, wj)
-		}
-	}
-	c.JSON(http.StatusOK, resp)
 }
