@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -36,6 +37,37 @@ type apiError struct {
 
 type errorBody struct {
 	Error apiError `json:"error"`
+}
+
+// validationError is a 4xx about one parameter or field.
+type validationError struct {
+	code  string
+	field string
+	msg   string
+}
+
+func (e *validationError) Error() string { return e.msg }
+
+func (e *validationError) status() int {
+	switch e.code {
+	case CodeBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	}
+	return http.StatusBadRequest
+}
+
+func paramErr(field, format string, a ...any) error {
+	return &validationError{code: CodeInvalidParameter, field: field, msg: field + ": " + fmt.Sprintf(format, a...)}
+}
+
+func bodyErr(field, format string, a ...any) error {
+	msg := fmt.Sprintf(format, a...)
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	return &validationError{code: CodeInvalidBody, field: field, msg: msg}
 }
 
 // fail answers with an error and stops the handler chain.

@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -29,40 +24,7 @@ const (
 	maxPage = 10_000_000
 	// maxListValues bounds each list in a search filter.
 	maxListValues = 1000
-	// maxBody bounds every JSON request body.
-	maxBody = 1 << 20
 )
-
-// validationError is a 4xx about one parameter or field.
-type validationError struct {
-	code  string
-	field string
-	msg   string
-}
-
-func (e *validationError) Error() string { return e.msg }
-
-func (e *validationError) status() int {
-	switch e.code {
-	case CodeBodyTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case CodeUnsupportedMedia:
-		return http.StatusUnsupportedMediaType
-	}
-	return http.StatusBadRequest
-}
-
-func paramErr(field, format string, a ...any) error {
-	return &validationError{code: CodeInvalidParameter, field: field, msg: field + ": " + fmt.Sprintf(format, a...)}
-}
-
-func bodyErr(field, format string, a ...any) error {
-	msg := fmt.Sprintf(format, a...)
-	if field != "" {
-		msg = field + ": " + msg
-	}
-	return &validationError{code: CodeInvalidBody, field: field, msg: msg}
-}
 
 // query reads query parameters, refusing ones the endpoint does not know
 // (a misspelt filter would otherwise silently select everything) and
@@ -271,83 +233,6 @@ func parseSort(byField, orderField, by, order string, mk func(string, string, ..
 		return s, mk(orderField, "%q is not asc or desc", order)
 	}
 	return s, nil
-}
-
-// decodeJSON reads the request body into v: one JSON object, no unknown
-// fields, no trailing data, at most maxBody bytes. Errors name the field.
-// An empty body is allowed only when emptyOK.
-func decodeJSON(c *gin.Context, v any, emptyOK bool) error {
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return &validationError{code: CodeUnsupportedMedia, msg: fmt.Sprintf("Content-Type %q: send application/json", ct)}
-		}
-	}
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			if emptyOK {
-				return nil
-			}
-			return bodyErr("", "the request body is empty; send a JSON object")
-		}
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return jsonError(err)
-		}
-		return bodyErr("", "unexpected data after the JSON object")
-	}
-	return nil
-}
-
-// jsonError turns encoding/json's errors into ones that name the field.
-func jsonError(err error) error {
-	var (
-		syn *json.SyntaxError
-		typ *json.UnmarshalTypeError
-		mbe *http.MaxBytesError
-	)
-	switch {
-	case errors.As(err, &mbe):
-		return &validationError{code: CodeBodyTooLarge, msg: fmt.Sprintf("the request body is over %d bytes", mbe.Limit)}
-	case errors.As(err, &syn):
-		return bodyErr("", "malformed JSON at byte %d: %v", syn.Offset, syn)
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return bodyErr("", "the body must be a JSON object, not %s", typ.Value)
-		}
-		return bodyErr(field, "expected %s, got %s", jsonTypeName(typ.Type.String()), typ.Value)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return bodyErr("", "the JSON body ends too early")
-	}
-	// encoding/json reports unknown fields only as text: json: unknown field "x".
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		return bodyErr(name, "unknown field")
-	}
-	return bodyErr("", "%v", err)
-}
-
-func jsonTypeName(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case strings.Contains(goType, "int"):
-		return "an integer"
-	case strings.Contains(goType, "float"):
-		return "a number"
-	case strings.Contains(goType, "bool"):
-		return "true or false"
-	case strings.Contains(goType, "string"):
-		return "a string"
-	}
-	return "an object"
 }
 
 // filtersBody is the "filters" object of search and export.
