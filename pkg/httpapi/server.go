@@ -1,7 +1,3 @@
-// Package httpapi is the collector's operator-facing HTTP API, served with
-// Gin: the client history (list, detail, search, export, cleanup), interface
-// and service statistics, health, Prometheus metrics, and the REST face of
-// the worker supervisor. api/openapi.yaml is its contract.
 package httpapi
 
 import (
