@@ -29,13 +29,8 @@ type cleanupResponse struct {
 
 // POST /api/ntp/history/cleanup
 func (s *Server) cleanup(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
-		badRequest(c, err)
-		return
-	}
 	var body cleanupBody
-	if err := decodeJSON(c, &body, false); err != nil {
-		badRequest(c, err)
+	if !readJSONRequest(c, &body, false) {
 		return
 	}
 	now := s.now().UTC()

@@ -118,13 +118,8 @@ type searchBody struct {
 
 // POST /api/ntp/history/search
 func (s *Server) search(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
-		badRequest(c, err)
-		return
-	}
 	var body searchBody
-	if err := decodeJSON(c, &body, true); err != nil {
-		badRequest(c, err)
+	if !readJSONRequest(c, &body, true) {
 		return
 	}
 	f, err := body.Filters.filter("filters.")

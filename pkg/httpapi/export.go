@@ -34,13 +34,8 @@ const exportStall = 30 * time.Second
 // status is 200; an error later aborts the connection, so the client sees a
 // truncated transfer rather than a file that looks complete.
 func (s *Server) export(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
-		badRequest(c, err)
-		return
-	}
 	var body exportBody
-	if err := decodeJSON(c, &body, false); err != nil {
-		badRequest(c, err)
+	if !readJSONRequest(c, &body, false) {
 		return
 	}
 	ft, ok := exportFormats[body.Format]
