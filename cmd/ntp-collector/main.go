@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/collector"
+	"github.com/ntp-monitor/ntp-monitor/pkg/dashboard"
 	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
@@ -154,8 +155,12 @@ func serve(c *cli.Context) error {
 	g := collector.Group{Logger: log}
 	g.Add("ingest", ing.Serve)
 	g.Add("supervisor", sup.Run)
+	page, err := dashboard.New()
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Config{Store: st, Ingest: ing, Supervisor: sup,
-		Token: c.String("api-token"), Logger: log, Metrics: metrics})
+		Token: c.String("api-token"), Logger: log, Metrics: metrics, Page: page})
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,8 @@ type Config struct {
 	ExportWorkers int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Page, when set, serves the dashboard: GET and HEAD of / and /ui/….
+	Page http.Handler
 }
 
 // Server is the HTTP API.
@@ -192,6 +194,11 @@ func (s *Server) routes(e *gin.Engine) {
 	i.POST("/:name/start", auth, s.startInterface)
 	i.POST("/:name/stop", auth, s.stopInterface)
 	i.GET("/:name/status", s.interfaceStatus)
+
+	if s.cfg.Page != nil {
+		e.Match([]string{http.MethodGet, http.MethodHead}, "/", gin.WrapH(s.cfg.Page))
+		e.Match([]string{http.MethodGet, http.MethodHead}, "/ui/*file", gin.WrapH(s.cfg.Page))
+	}
 }
 
 // Handler is the router, for tests and for serving on a listener of one's
