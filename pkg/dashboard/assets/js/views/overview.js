@@ -20,7 +20,8 @@ export function render(main, route) {
   let timer = 0;
   const ctl = new AbortController();
 
-  const statsBox = h('section', { 'aria-labelledby': 'ov-totals' });
+  const statsBox = h('section', { 'aria-labelledby': 'ov-totals' },
+    h('h2', { id: 'ov-totals', text: 'Interfaces' }), h('p', { class: 'muted', text: 'Loading interface statistics…' }));
   const rangeBox = h('section', { 'aria-labelledby': 'ov-range' });
   const chartsBox = h('div', { class: 'charts', 'aria-live': 'polite' });
   const ifaceSel = select([['', 'all interfaces']], iface, { id: 'ov-iface' });

@@ -78,6 +78,8 @@ export function render(main) {
       if (err.name !== 'AbortError') replace(ifBox, h('h2', { id: 'wk-ifs', text: 'Interfaces of this host' }), errorBox(err, 'Interfaces'));
       return;
     }
+    // Interfaces with a worker first, then the others, each by name.
+    ifs.sort((a, b) => (a.monitoring === 'stopped') - (b.monitoring === 'stopped') || a.name.localeCompare(b.name));
     const statuses = await Promise.all(ifs.map((i) => (i.monitoring === 'stopped' ? null
       : get(`api/ntp/interfaces/${encodeURIComponent(i.name)}/status`, {}, { signal: ctl.signal }).catch((err) => ({ error: err })))));
     const anyActive = ifs.some((i) => ACTIVE.has(i.monitoring));
@@ -87,8 +89,8 @@ export function render(main) {
       !anyActive && cand ? h('div', { class: 'empty' }, `No worker running — start one on ${cand.name}`,
         startButton(cand.name, after(`Start a worker on ${cand.name}`)), ' (or on another interface below).') : null,
       h('div', { class: 'scroll' }, h('table', {},
-        h('thead', {}, h('tr', {}, ['Interface', 'Addresses', 'Worker', 'PID', 'Up for', 'Restarts', 'Packets', 'Kernel drops', 'Iface drops',
-          'Decode errors', 'Pending', 'Sessions', 'Unanswered', 'Acked', 'Lost', ''].map((t) => h('th', { scope: 'col', text: t })))),
+        h('thead', {}, h('tr', {}, ['Interface', 'Addresses', 'Worker', 'PID', 'Up for', 'Restarts', 'Packets', 'Drops kernel / iface',
+          'Decode errors', 'Sessions', 'Unanswered', 'Lost', ''].map((t) => h('th', { scope: 'col', text: t })))),
         h('tbody', {}, ifs.map((i, n) => {
           const st = statuses[n] && !statuses[n].error ? statuses[n] : null;
           const s = (st && st.stats) || {};
@@ -103,8 +105,10 @@ export function render(main) {
             h('td', { class: 'num', text: i.pid ? String(i.pid) : '—' }),
             h('td', { text: st && active ? fmtSeconds(st.uptime_seconds) : '—' }),
             num(st ? st.restarts : undefined),
-            num(s.packets), num(s.kernel_drops, true), num(s.interface_drops, true), num(s.decode_errors, true),
-            num(s.pending), num(s.sessions), num(s.unanswered), num(s.acked), num(s.lost, true),
+            num(s.packets),
+            h('td', { class: 'num' + (s.kernel_drops || s.interface_drops ? ' bad' : ''),
+              text: s.kernel_drops === undefined ? '—' : `${fmtInt(s.kernel_drops)} / ${fmtInt(s.interface_drops)}` }),
+            num(s.decode_errors, true), num(s.sessions), num(s.unanswered), num(s.lost, true),
             h('td', {}, active
               ? stopButton(i.name, after(`Stop the worker on ${i.name}`))
               : startButton(i.name, after(`Start a worker on ${i.name}`), 'Start')));
