@@ -149,6 +149,7 @@ for _ in $(seq 1 100); do curl -sf -m 1 "http://127.0.0.1:$http_port/health" >/d
 if ! curl -sf -m 2 "http://127.0.0.1:$http_port/health" >/dev/null; then
 	echo "demo: the collector is not answering on 127.0.0.1:$http_port:"; tail -20 "$tmp/collector.log"; exit 1
 fi
+echo "ntp-monitor dashboard: http://127.0.0.1:$http_port/ui/"
 echo "demo: POST /api/ntp/interfaces/$br/start"
 curl -s -X POST "http://127.0.0.1:$http_port/api/ntp/interfaces/$br/start" \
 	-H 'Content-Type: application/json' -d '{"port":123,"timeout":2.0}'
@@ -174,6 +175,7 @@ api=http://127.0.0.1:$http_port
 cat <<EOF
 
 ntp-monitor demo is running.
+  dashboard           $api/ui/
   bridge (captured)   $br
   NTP server          chronyd at $srv4 and [$srv6]
   clients             192.0.2.11 (chronyd -Q every 4 s, and over IPv6 every 6 s: 2001:db8:0:1::b)
@@ -198,7 +200,10 @@ EOF
 
 if ((duration > 0)); then
 	echo "demo: running for $duration s"
-	sleep "$duration"
+	# In the background and waited for, so that a TERM to this script
+	# tears down at once instead of after the sleep.
+	sleep "$duration" &
+	wait $!
 	echo "demo: clients after $duration s (GET /api/ntp/history/clients?sort_by=client_ip):"
 	curl -s "$api/api/ntp/history/clients?sort_by=client_ip&sort_order=asc" | python3 -c '
 import json, sys
