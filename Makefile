@@ -16,7 +16,7 @@ FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecod
 	./pkg/hll:FuzzMergeBinary ./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify
 FUZZ_TIME ?= 10s
 
-.PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-collector bench-api run demo install uninstall clean
+.PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-collector bench-api run demo screenshots install uninstall clean
 
 all: build
 
@@ -77,6 +77,10 @@ run: deps-run build
 
 demo: deps build
 	@scripts/demo.sh
+
+# The README's pictures of the dashboard, from the demo (docs/screenshots).
+screenshots: deps build
+	@scripts/screenshots.sh
 
 install: deps-run build
 	@scripts/install.sh

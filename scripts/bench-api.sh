@@ -6,9 +6,11 @@
 # serves it with the collector's HTTP API (httpapi.Server, as ntp-collector
 # does), then measures under 16 concurrent clients for 10 s per scenario:
 # requests/s and p50/p99 latency of the list (first page, deep pages, filtered,
-# sorted), the detail endpoint and the interface statistics; then the time and
-# the server's peak RSS (VmHWM) of exporting every row as NDJSON and as CSV,
-# each in a fresh server process so the peak is the export's.
+# sorted), the detail endpoint and the interface statistics; the dashboard's
+# first contentful paint and time until its data is on screen, in headless
+# Chromium (scripts/browse timing); then the time and the server's peak RSS
+# (VmHWM) of exporting every row as NDJSON and as CSV, each in a fresh server
+# process so the peak is the export's.
 #
 # Settings: CLIENTS (1000000), CONCURRENCY (16), DURATION (10s), BENCH_DIR
 # (a temporary directory, removed afterwards; set KEEP=1 to keep the DB and
@@ -68,6 +70,15 @@ echo "== interface statistics computed on every request (no cache), one client"
 start_server --stats-max-age=-1s
 "$BIN" load --url "http://$ADDR" --concurrency 1 --duration "$DURATION" --clients "$CLIENTS" --only "interface statistics"
 stop_server
+
+echo "== the dashboard: first contentful paint and data on screen, fresh browser profile per load, fresh server"
+if [[ -x /usr/bin/chromium ]]; then
+	start_server
+	go run ./scripts/browse timing -url "http://$ADDR/" -runs 5 2> >(grep -v -i dbus >&2)
+	stop_server
+else
+	echo "   skipped: /usr/bin/chromium missing (make deps)"
+fi
 
 echo "== export of every row (fresh server each, peak RSS of the server process)"
 for fmt in ndjson csv; do

@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/dashboard"
 	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
@@ -178,7 +179,11 @@ func serve(args []string) error {
 		return err
 	}
 	defer st.Close()
-	srv, err := httpapi.New(httpapi.Config{Addr: *addr, Store: st, Logger: log, StatsMaxAge: *maxAge})
+	page, err := dashboard.New()
+	if err != nil {
+		return err
+	}
+	srv, err := httpapi.New(httpapi.Config{Addr: *addr, Store: st, Logger: log, StatsMaxAge: *maxAge, Page: page})
 	if err != nil {
 		return err
 	}
