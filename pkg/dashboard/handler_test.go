@@ -3,16 +3,21 @@ package dashboard_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/dashboard"
+	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
 func newPage(t *testing.T) (*dashboard.Handler, *httptest.Server) {
@@ -171,5 +176,49 @@ func TestPageNamesThisBuild(t *testing.T) {
 	}
 	if len(h.Version()) != 12 {
 		t.Errorf("version %q", h.Version())
+	}
+}
+
+// TestServedByTheAPI: mounted in the collector's router (httpapi.Config.Page)
+// the page answers at / and /ui/…, HEAD too, and the API beside it is
+// untouched.
+func TestServedByTheAPI(t *testing.T) {
+	page, err := dashboard.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ntp.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	api, err := httpapi.New(httpapi.Config{Store: st, Page: page, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(api.Handler())
+	t.Cleanup(ts.Close)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		location     string
+		ctype        string
+	}{
+		{"GET", "/", http.StatusFound, "ui/", ""},
+		{"HEAD", "/", http.StatusFound, "ui/", ""},
+		// Gin's own trailing-slash redirect, absolute: behind a proxy, link to ui/.
+		{"GET", "/ui", http.StatusMovedPermanently, "/ui/", ""},
+		{"GET", "/ui/", http.StatusOK, "", "text/html; charset=utf-8"},
+		{"HEAD", "/ui/", http.StatusOK, "", "text/html; charset=utf-8"},
+		{"GET", "/ui/s/" + page.Version() + "/js/app.js", http.StatusOK, "", "text/javascript; charset=utf-8"},
+		{"GET", "/ui/s/" + page.Version() + "/nope.js", http.StatusNotFound, "", ""},
+		{"POST", "/ui/", http.StatusMethodNotAllowed, "", ""},
+		{"GET", "/api/ntp/history/clients", http.StatusOK, "", "application/json; charset=utf-8"},
+	} {
+		res, body := do(t, c.method, ts.URL+c.path, nil)
+		if res.StatusCode != c.status || res.Header.Get("Location") != c.location || (c.ctype != "" && res.Header.Get("Content-Type") != c.ctype) {
+			t.Errorf("%s %s: %d Location %q Content-Type %q, want %d %q %q (%.100s)", c.method, c.path, res.StatusCode,
+				res.Header.Get("Location"), res.Header.Get("Content-Type"), c.status, c.location, c.ctype, body)
+		}
 	}
 }
