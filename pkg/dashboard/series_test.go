@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/browser"
 )
 
 // TestSeriesInBrowser runs the page's own module (js/series.js) in
@@ -24,7 +26,7 @@ func TestSeriesInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := newBrowser(t)
+	b := browser.New(t, browser.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := b.Navigate(ctx, ts.URL+"/ui/#/workers"); err != nil {
@@ -42,7 +44,7 @@ func TestSeriesInBrowser(t *testing.T) {
 		} `json:"charts"`
 		Steps map[string]float64 `json:"steps"`
 	}
-	got, err := run(ctx, b, chromedp.Evaluate[out](fmt.Sprintf(`import('./s/%s/js/series.js').then((m) => {
+	got, err := browser.Run(ctx, b, chromedp.Evaluate[out](fmt.Sprintf(`import('./s/%s/js/series.js').then((m) => {
 		const r = m.specs(%s);
 		const steps = {};
 		for (const [name, span] of [['1h', 3600], ['24h', 86400], ['7d', 7 * 86400], ['400d', 400 * 86400], ['5min', 300]])

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/browser"
 	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
@@ -42,7 +43,7 @@ func TestViews(t *testing.T) {
 
 	const token = "dashboard-test-token"
 	c := startCollector(t, token)
-	b := newBrowser(t)
+	b := browser.New(t, browser.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -92,7 +93,7 @@ func TestViews(t *testing.T) {
 		if err := b.Navigate(ctx, c.url+"#/workers"); err != nil {
 			t.Fatal(err)
 		}
-		if loc, err := run(ctx, b, chromedp.Evaluate[string](`location.href`)); err != nil || loc != c.url+"ui/#/workers" {
+		if loc, err := browser.Run(ctx, b, chromedp.Evaluate[string](`location.href`)); err != nil || loc != c.url+"ui/#/workers" {
 			t.Errorf("the page is at %q (%v), want %sui/#/workers", loc, err, c.url)
 		}
 		if err := b.Click(ctx, rowOf(n.Bridge)+` button[data-start]`); err != nil {
@@ -175,7 +176,7 @@ func TestViews(t *testing.T) {
 		if err := b.WaitVisible(ctx, fmt.Sprintf(`#clients-table tr[data-client=%q]`, cli.V4)); err != nil {
 			t.Fatal(err)
 		}
-		n, err := run(ctx, b, chromedp.Evaluate[int](`document.querySelectorAll("#clients-table tbody tr").length`))
+		n, err := browser.Run(ctx, b, chromedp.Evaluate[int](`document.querySelectorAll("#clients-table tbody tr").length`))
 		if err != nil || n != 1 {
 			t.Errorf("%s lists %d rows (%v), want the one of %s", cidr, n, err, cli.V4)
 		}
@@ -267,7 +268,7 @@ func TestViews(t *testing.T) {
 }
 
 // goTo moves the page to a view, as a click on a link would.
-func goTo(ctx context.Context, b *browser, hash string) error {
+func goTo(ctx context.Context, b *browser.Browser, hash string) error {
 	return b.Do(ctx, chromedp.Evaluate[chromedp.Void](`location.hash = `+fmt.Sprintf("%q", hash)))
 }
 
@@ -307,7 +308,7 @@ func clientRows(ctx context.Context, t *testing.T, c *collector, ip netip.Addr) 
 
 // chartsMatchAPI: the Requests chart holds, per bucket, the requests per
 // second of the API's series for the same query.
-func chartsMatchAPI(ctx context.Context, t *testing.T, b *browser, c *collector, missing []string) {
+func chartsMatchAPI(ctx context.Context, t *testing.T, b *browser.Browser, c *collector, missing []string) {
 	if strings.Contains(strings.Join(missing, " "), timeseriesPath) {
 		t.Skipf("the collector has no %s yet: the chart check waits for it", timeseriesPath)
 	}
@@ -319,7 +320,7 @@ func chartsMatchAPI(ctx context.Context, t *testing.T, b *browser, c *collector,
 		Labels []string     `json:"labels"`
 		Data   [][]*float64 `json:"data"`
 	}
-	got, err := run(ctx, b, chromedp.Evaluate[chart](`(() => {
+	got, err := browser.Run(ctx, b, chromedp.Evaluate[chart](`(() => {
 		const el = document.querySelector('figure.chart[data-title="Requests"]');
 		return { query: document.querySelector('.charts').dataset.query,
 			labels: el.uplot.series.slice(1).map((s) => s.label), data: el.uplot.data };
