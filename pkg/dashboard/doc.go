@@ -21,7 +21,7 @@
 // fails New instead of being served with a guessed type.
 //
 // The whole page — index.html and every file it loads — is 126 KB, 51 KB
-// (50,909 bytes) in gzip, of which uPlot is 22 KB; TestPageIsSmall holds it
+// (50,922 bytes) in gzip, of which uPlot is 22 KB; TestPageIsSmall holds it
 // under 80 KB and logs the figure.
 //
 // First paint, measured with `go run ./scripts/browse timing` (a fresh
