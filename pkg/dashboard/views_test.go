@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,9 +31,11 @@ const (
 
 // TestViews drives every view of the page in Chromium against a real
 // ntp-collector with a real worker capturing real NTP traffic between
-// network namespaces: the workers view starts the worker (asking for the
-// API token on the collector's 401), clients find a client by CIDR, the
-// client view shows the counts the API has, the overview and live views
+// network namespaces: the workers view offers to start a worker, starts
+// it (asking for the API token on the collector's 401), clients find a
+// client by CIDR, the client view shows the counts the API has and its
+// times in UTC or local time, the page works behind a reverse proxy under
+// a prefix without a request outside it, the overview and live views
 // load, and the workers view stops the worker. Every view must load with
 // no console error and no failed request; each leaves a screenshot.
 func TestViews(t *testing.T) {
@@ -95,6 +100,13 @@ func TestViews(t *testing.T) {
 		}
 		if loc, err := browser.Run(ctx, b, chromedp.Evaluate[string](`location.href`)); err != nil || loc != c.url+"ui/#/workers" {
 			t.Errorf("the page is at %q (%v), want %sui/#/workers", loc, err, c.url)
+		}
+		// Nothing runs yet: the view says what to do, with the button.
+		if err := b.WaitVisible(ctx, `#main .empty button[data-start]`); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := b.Text(ctx, `#main .empty`); err != nil || !strings.HasPrefix(s, "No worker running — start one on ") {
+			t.Errorf("empty state %q (%v)", s, err)
 		}
 		if err := b.Click(ctx, rowOf(n.Bridge)+` button[data-start]`); err != nil {
 			t.Fatal(err)
@@ -217,6 +229,73 @@ func TestViews(t *testing.T) {
 			t.Errorf("answered_count shows %q (%v), the API %d", got, err, rows[0].AnsweredCount)
 		}
 		check(t, "client")
+	})
+
+	t.Run("times in UTC or local", func(t *testing.T) {
+		zone := func(z string) error {
+			return b.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+				`(() => { const s = document.getElementById('tz'); s.value = %q; s.dispatchEvent(new Event('change')); })()`, z)))
+		}
+		sel := fmt.Sprintf(`section.client-row[data-interface=%q]`, n.Bridge)
+		for _, z := range []struct {
+			zone string
+			utc  bool
+		}{{"local", false}, {"utc", true}} {
+			if err := zone(z.zone); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.WaitVisible(ctx, sel); err != nil {
+				t.Fatal(err)
+			}
+			txt, err := b.Text(ctx, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(txt, " UTC") != z.utc {
+				t.Errorf("times in %s: the client view reads\n%s", z.zone, txt)
+			}
+		}
+		check(t, "client-utc")
+	})
+
+	t.Run("behind a proxy", func(t *testing.T) {
+		// A reverse proxy that serves the collector under /ntp/ and
+		// answers 404 to anything else: the page must ask only below it.
+		target, err := url.Parse(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var outside []string
+		mux := http.NewServeMux()
+		mux.Handle("/ntp/", http.StripPrefix("/ntp", httputil.NewSingleHostReverseProxy(target)))
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			outside = append(outside, r.URL.Path)
+			mu.Unlock()
+			http.NotFound(w, r)
+		})
+		proxy := httptest.NewServer(mux)
+		defer proxy.Close()
+		if err := b.Navigate(ctx, proxy.URL+"/ntp/#/clients?sort_by=client_ip"); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WaitVisible(ctx, fmt.Sprintf(`#clients-table tr[data-client=%q]`, cli.V4)); err != nil {
+			t.Fatal(err)
+		}
+		if loc, err := browser.Run(ctx, b, chromedp.Evaluate[string](`location.pathname`)); err != nil || loc != "/ntp/ui/" {
+			t.Errorf("the page is at %q (%v), want /ntp/ui/", loc, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(outside) > 0 {
+			t.Errorf("the page asked the proxy outside /ntp/: %v", outside)
+		}
+		check(t, "clients-behind-proxy")
+		// Back to the collector itself for the views that follow.
+		if err := b.Navigate(ctx, c.url+"ui/#/clients"); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("live", func(t *testing.T) {
