@@ -84,6 +84,10 @@ export function render(main) {
       : get(`api/ntp/interfaces/${encodeURIComponent(i.name)}/status`, {}, { signal: ctl.signal }).catch((err) => ({ error: err })))));
     const anyActive = ifs.some((i) => ACTIVE.has(i.monitoring));
     const cand = firstCandidate(ifs);
+    // The table is rebuilt every few seconds: a keyboard user's focus on
+    // a Start or Stop button moves to the new one of the same interface.
+    const focused = document.activeElement && ifBox.contains(document.activeElement) ? document.activeElement.closest('tr[data-interface]') : null;
+    const focusName = focused ? focused.dataset.interface : null;
     replace(ifBox,
       h('h2', { id: 'wk-ifs', text: 'Interfaces of this host' }),
       !anyActive && cand ? h('div', { class: 'empty' }, `No worker running — start one on ${cand.name}`,
@@ -116,6 +120,10 @@ export function render(main) {
       statuses.filter((s) => s && s.state === 'failed' && s.last_log_lines).map((s) => h('details', {},
         h('summary', { text: `Last log lines of the failed worker on ${s.interface}` }),
         h('pre', { class: 'mono', text: s.last_log_lines.join('\n') }))));
+    if (focusName) {
+      const b = [...ifBox.querySelectorAll('tr[data-interface] button')].find((x) => x.closest('tr').dataset.interface === focusName);
+      if (b) b.focus();
+    }
   }
 
   function stopButton(name, onDone) {
