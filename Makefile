@@ -78,7 +78,7 @@ run: deps-run build
 demo: deps build
 	@scripts/demo.sh
 
-# The README's pictures of the dashboard, from the demo (docs/screenshots).
+# The README's pictures of the dashboard, from the demo (scripts/screenshots).
 screenshots: deps build
 	@scripts/screenshots.sh
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates the README's pictures of the dashboard (docs/screenshots/*.png)
+# Regenerates the README's pictures of the dashboard (scripts/screenshots/*.png)
 # from the demo: starts scripts/demo.sh, lets its clients poll for a while,
 # takes a full-page PNG of each view with headless Chromium
 # (scripts/browse), and stops the demo. `make screenshots` runs it.
 #
-#   scripts/screenshots.sh [DIR]      default docs/screenshots
+#   scripts/screenshots.sh [DIR]      default scripts/screenshots
 # Environment:
 #   SCREENSHOT_TRAFFIC (90): seconds of demo traffic before the pictures.
 #
@@ -13,7 +13,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
-out=${1:-docs/screenshots}
+out=${1:-scripts/screenshots}
 traffic=${SCREENSHOT_TRAFFIC:-90}
 [[ -x /usr/bin/chromium ]] || { echo "screenshots: /usr/bin/chromium missing: run make deps" >&2; exit 1; }
 

@@ -2,7 +2,7 @@
 // Chromium (/usr/bin/chromium), for what the tests do not do: pictures for
 // the README and timings for the performance section.
 //
-//	go run ./scripts/browse screenshots -url http://127.0.0.1:8000/ -out docs/screenshots
+//	go run ./scripts/browse screenshots -url http://127.0.0.1:8000/ -out scripts/screenshots
 //	go run ./scripts/browse timing -url http://127.0.0.1:8000/ -runs 5
 //
 // screenshots writes a full-page PNG of each view (`make screenshots` runs
@@ -39,7 +39,7 @@ func main() {
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	base := fs.String("url", "http://127.0.0.1:8000/", "the collector's address (the page is at ui/ below it)")
-	out := fs.String("out", "docs/screenshots", "screenshots: directory for the PNGs")
+	out := fs.String("out", "scripts/screenshots", "screenshots: directory for the PNGs")
 	width := fs.Int("width", 1280, "window width")
 	settle := fs.Duration("settle", 2500*time.Millisecond, "screenshots: wait after each navigation")
 	runs := fs.Int("runs", 5, "timing: loads per view")
