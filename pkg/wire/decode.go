@@ -16,13 +16,13 @@ import (
 // concurrent use; give each connection its own.
 type Decoder struct {
 	lex   lexer
-	strs  map[string]string
-	addrs map[string]netip.Addr
+	strs  strCache
+	addrs addrCache
 }
 
 // NewDecoder returns a Decoder.
 func NewDecoder() *Decoder {
-	return &Decoder{strs: make(map[string]string), addrs: make(map[string]netip.Addr)}
+	return &Decoder{strs: strCache{m: make(map[string]string)}, addrs: addrCache{m: make(map[string]netip.Addr)}}
 }
 
 // Decode parses one line (with or without its trailing newline) into m.
