@@ -154,12 +154,16 @@ func (d *Decoder) field(m *Message, seen *uint32, key []byte, kind int, val []by
 			s, err := d.strField(key, kind, val)
 			m.Hello.Interface = s
 			return err
-		case "token":
+		case "token", "secret":
 			if kind == kindNull {
 				return nil
 			}
 			s, err := d.strField(key, kind, val)
-			m.Hello.Token = s
+			if key[0] == 't' {
+				m.Hello.Token = s
+			} else {
+				m.Hello.Secret = s
+			}
 			return err
 		}
 	case TypeWelcome:

@@ -29,6 +29,11 @@
 // (cache.go), so that a steady stream of sessions decodes without
 // allocating.
 //
+// # Logging lines
+//
+// A line that fails to decode is logged by its receiver; Redact (redact.go)
+// hides the token and secret a hello may carry before it is.
+//
 // The package does no I/O of its own beyond LineReader's reads, holds no
 // connection state, and knows nothing of the store: a session is decoded
 // into a session.Session and handed on.

@@ -70,6 +70,10 @@ func AppendHello(b []byte, h *Hello) []byte {
 	b = AppendString(b, h.Interface)
 	b = append(b, `,"token":`...)
 	b = AppendString(b, h.Token)
+	if h.Secret != "" {
+		b = append(b, `,"secret":`...)
+		b = AppendString(b, h.Secret)
+	}
 	return append(b, "}\n"...)
 }
 

@@ -45,7 +45,17 @@ type Hello struct {
 	Protocol  int
 	WorkerID  string
 	Interface string
-	Token     string
+	// Token is the secret shared by every worker of a collector, when it
+	// has one.
+	Token string
+	// Secret is the worker run's own random secret (32 bytes, hex). The
+	// collector binds the worker_id to it at the first hello and refuses a
+	// later hello for that id with another secret, so that knowing a
+	// worker's id and the shared token is not enough to take its place.
+	// Empty from workers older than the field: such a worker is accepted
+	// unbound. Protocol 1 carries it as an optional key, which older
+	// collectors ignore.
+	Secret string
 }
 
 // Stats is a worker's periodic capture report. Every counter is a running

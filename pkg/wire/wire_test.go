@@ -96,6 +96,26 @@ func TestControlRoundTrip(t *testing.T) {
 	}
 }
 
+// The hello's secret is an optional key: a hello without one is what a
+// worker older than it sends, and decodes with an empty Secret.
+func TestHelloSecretIsOptional(t *testing.T) {
+	d := NewDecoder()
+	var m Message
+	with := Hello{Protocol: Protocol, WorkerID: "w-1", Interface: "eth0", Token: "t", Secret: "0123abcd"}
+	line := AppendHello(nil, &with)
+	if err := d.Decode(line, &m); err != nil || m.Hello != with {
+		t.Errorf("hello with a secret %s: %v %+v", line, err, m.Hello)
+	}
+	without := Hello{Protocol: Protocol, WorkerID: "w-1", Interface: "eth0", Token: "t"}
+	line = AppendHello(nil, &without)
+	if strings.Contains(string(line), "secret") {
+		t.Errorf("a hello without a secret carries the key: %s", line)
+	}
+	if err := d.Decode(line, &m); err != nil || m.Hello != without {
+		t.Errorf("hello without a secret %s: %v %+v", line, err, m.Hello)
+	}
+}
+
 func TestDecodeErrors(t *testing.T) {
 	good := string(AppendSession(nil, 1, func() *session.Session { s := sampleSession(); return &s }()))
 	tests := []struct {
