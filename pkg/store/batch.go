@@ -29,8 +29,9 @@ type rowKey struct {
 }
 
 type workerMark struct {
-	iface string
-	seq   uint64
+	iface   string
+	seq     uint64
+	binding string // "" unless Bind was called
 }
 
 // row is the aggregate of one client's sessions within a batch.
@@ -70,9 +71,7 @@ func NewBatch() *Batch {
 // fold their metrics; a stratum-0 answer with a kiss code counts as a KoD;
 // other-mode packets count per mode. Every packet moves first/last seen.
 func (b *Batch) Add(workerID, iface string, seq uint64, s *session.Session) {
-	if m, ok := b.hw[workerID]; !ok || seq > m.seq {
-		b.hw[workerID] = workerMark{iface: iface, seq: seq}
-	}
+	b.Skip(workerID, iface, seq)
 	b.n++
 
 	k := rowKey{ip: s.ClientIP.Unmap(), iface: s.Interface}
@@ -138,6 +137,28 @@ func (b *Batch) Add(workerID, iface string, seq uint64, s *session.Session) {
 		foldMetric(r.procCount, s.Total, &r.totalMin, &r.totalMax, &r.totSum)
 		r.procCount++
 	}
+}
+
+// Skip raises workerID's high-water mark to seq without a session: the
+// collector refused the session with that seq, which counts as delivered all
+// the same, so that the worker is not made to resend it for ever.
+func (b *Batch) Skip(workerID, iface string, seq uint64) {
+	if m, ok := b.hw[workerID]; !ok || seq > m.seq {
+		m.iface, m.seq = iface, seq
+		b.hw[workerID] = m
+	}
+}
+
+// Bind records the identity workerID is bound to; the commit stores it with
+// the worker's high-water seq unless the worker is bound already (a binding
+// never changes). A batch with nothing else for the worker still writes it.
+func (b *Batch) Bind(workerID, iface, binding string) {
+	m, ok := b.hw[workerID]
+	if !ok {
+		m.iface = iface
+	}
+	m.binding = binding
+	b.hw[workerID] = m
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

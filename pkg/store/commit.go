@@ -118,7 +118,7 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 	}
 	seq := tx.StmtContext(ctx, s.seqStmt)
 	for id, m := range b.hw {
-		if _, err := seq.ExecContext(ctx, id, m.iface, int64(m.seq), now); err != nil {
+		if _, err := seq.ExecContext(ctx, id, m.iface, int64(m.seq), now, nullString(m.binding)); err != nil {
 			return res, s.wrap(fmt.Sprintf("commit: high-water seq of worker %q", id), err)
 		}
 	}
