@@ -15,6 +15,8 @@
 //   - browser: headless Chromium driven over the DevTools protocol, which
 //     records console errors, exceptions and failed requests, and takes
 //     screenshots.
+//   - testpki: certificate authorities and the certificates they issue,
+//     for tests of TLS and mutual TLS.
 //   - leftover: claims on what a test owns, so that what a killed test
 //     binary left running is reaped by the next one (pgtest and browser
 //     use it; testnet keeps records of its own, for namespaces and links).
