@@ -4,12 +4,17 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/tlsfiles"
 )
 
 // Defaults for the zero fields of Config.
 const (
 	DefaultMaxConnections = 256
-	DefaultBatchSize      = 100
+	// DefaultMaxUnauthenticated is the default of MaxUnauthenticated.
+	DefaultMaxUnauthenticated = 32
+	DefaultBatchSize          = 100
 	// DefaultMaxBatchSize is the least default of MaxBatchSize, which is
 	// at least BatchSize.
 	DefaultMaxBatchSize  = 50000
@@ -17,7 +22,7 @@ const (
 	// DefaultQueueSize is the least default of QueueSize, which is at
 	// least BatchSize.
 	DefaultQueueSize       = 10000
-	DefaultHelloTimeout    = 10 * time.Second
+	DefaultHelloTimeout    = 5 * time.Second
 	DefaultIdleTimeout     = 2 * time.Minute
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultStuckAfter      = 30 * time.Second
@@ -32,11 +37,37 @@ type Config struct {
 	// with Listen before opening anything slow, so that a port already in
 	// use is reported first.
 	Listener net.Listener
-	// Token, when set, must be presented in every hello.
+	// Token, when set, must be presented in every hello. It is compared
+	// by its SHA-256 digest in constant time, which tells a guesser
+	// neither how much of it was right nor how long it is.
 	Token string
-	// MaxConnections caps open connections; further peers get an error
-	// line and are closed. Default DefaultMaxConnections.
+	// TLSCert, when set, makes the listener speak TLS 1.3 only, with this
+	// certificate (reloaded as its files change: see package tlsfiles). A
+	// peer that speaks plaintext gets nothing back and is counted
+	// (ErrKindPlaintext).
+	TLSCert *tlsfiles.Certificate
+	// TLSClientCAs, when set (with TLSCert), makes TLS mutual: a worker
+	// must present a client certificate signed by one of these CAs, or the
+	// server's own certificate (what the collector gives the workers it
+	// starts itself), and the certificate's name (tlsfiles.Identity) is the
+	// worker's identity: logged, shown in Snapshot and bound to its
+	// worker_id.
+	TLSClientCAs *tlsfiles.Pool
+	// MaxConnections caps the connections of workers that have said hello;
+	// further workers get an error line and are closed. Default
+	// DefaultMaxConnections.
 	MaxConnections int
+	// MaxUnauthenticated caps the connections that have not said hello
+	// yet, apart from MaxConnections, so that idle or slow peers cannot
+	// take the workers' slots: when it is reached, the oldest of them is
+	// closed to make room (ErrKindHelloEvicted). Default
+	// DefaultMaxUnauthenticated.
+	MaxUnauthenticated int
+	// Bounds are the physical limits every session is checked against; a
+	// session outside them is refused, counted by reason in
+	// Snapshot.RejectedByReason, and acknowledged all the same so that the
+	// worker does not resend it.
+	Bounds session.Bounds
 	// BatchSize closes a batch at this many sessions; default
 	// DefaultBatchSize. While the previous batch is still committing, the
 	// next one keeps filling up to MaxBatchSize: a busy disk then writes
@@ -57,8 +88,8 @@ type Config struct {
 	// filling, more buffer adds memory (about 250 bytes a session), not
 	// throughput.
 	QueueSize int
-	// HelloTimeout closes a peer that has not sent its hello in time.
-	// Default DefaultHelloTimeout.
+	// HelloTimeout closes a peer that has not finished its TLS handshake
+	// and sent its hello in time. Default DefaultHelloTimeout.
 	HelloTimeout time.Duration
 	// IdleTimeout closes a worker that sends nothing (workers send stats
 	// every few seconds even when idle). Default DefaultIdleTimeout.
@@ -85,6 +116,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxUnauthenticated <= 0 {
+		c.MaxUnauthenticated = DefaultMaxUnauthenticated
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = DefaultBatchSize

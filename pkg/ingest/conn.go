@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"container/list"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,14 @@ type conn struct {
 	nc     net.Conn
 	remote string
 	w      *worker // set by the hello
+
+	// Guarded by srv.mu (slots.go): the place in the list of connections
+	// waiting for their hello, and whether the hello was accepted.
+	waitElem *list.Element
+	authed   bool
+	// identity names the client certificate, under mutual TLS; set by the
+	// handshake.
+	identity string
 
 	out      chan []byte   // welcome or error, before any ack
 	ackSeq   atomic.Uint64 // latest ack to send
@@ -129,9 +138,10 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// refuse sends an error line to a peer that never becomes a conn and closes it.
+// refuse sends an error line to a peer that never becomes a conn and closes
+// it; over TLS after a handshake, bounded by the same second.
 func refuse(nc net.Conn, msg string) {
-	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	nc.SetDeadline(time.Now().Add(time.Second))
 	nc.Write(wire.AppendError(nil, msg))
 	nc.Close()
 }
@@ -149,6 +159,7 @@ func (c *conn) detach() {
 	if _, ok := s.conns[c]; ok {
 		delete(s.conns, c)
 		s.nconns.Add(-1)
+		s.releaseLocked(c)
 	}
 	s.mu.Unlock()
 	if w := c.w; w != nil {

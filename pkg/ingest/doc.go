@@ -19,9 +19,23 @@
 //
 // # Files
 //
-// server.go holds the Server, its listener and its shutdown; conn.go one
+// server.go holds the Server, its listener and its shutdown; slots.go how
+// connections before and after their hello share the connection slots;
+// tls.go the TLS handshake and the check of client certificates; conn.go one
 // connection's lifecycle and its acks; read.go its reader (hello, sessions,
-// bad lines); worker.go what is known of a worker run across connections;
-// writer.go the batch writer and its commits; snapshot.go and kinds.go what
-// the server counts and reports; config.go its settings.
+// bad lines); binding.go how a worker_id is bound to the certificate or
+// secret that first used it; worker.go what is known of a worker run across
+// connections; writer.go the batch writer and its commits; snapshot.go and
+// kinds.go what the server counts and reports; config.go its settings.
+//
+// # Hostile peers
+//
+// The listener may face anyone who can reach it, so nothing a peer sends is
+// trusted beyond what its token (and, under mutual TLS, its certificate)
+// proves: connections that have not said hello have slots of their own and
+// a short deadline; the token is compared by digest in constant time; a
+// worker_id cannot be taken over by another peer; every session is checked
+// against physical bounds (session.Bounds) before it is stored, and the
+// decoder's caches are bounded in bytes. Every refusal is counted in
+// Snapshot.
 package ingest

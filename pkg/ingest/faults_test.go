@@ -126,6 +126,16 @@ func dialRaw(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	return nc, bufio.NewReader(nc)
 }
 
+// dialRawWrite connects and sends first as it is.
+func dialRawWrite(t *testing.T, addr, first string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	nc, br := dialRaw(t, addr)
+	if _, err := nc.Write([]byte(first)); err != nil {
+		t.Fatal(err)
+	}
+	return nc, br
+}
+
 // expectRefusal reads an error line naming want, then the end of the
 // connection.
 func expectRefusal(t *testing.T, br *bufio.Reader, want string) {

@@ -11,16 +11,20 @@ const (
 	ErrKindHandshake    = "handshake"     // first line not a hello: the peer is not a worker
 	ErrKindProtocol     = "protocol"      // hello with a protocol version this collector does not speak
 	ErrKindAuth         = "auth"          // hello with a wrong or missing token
-	ErrKindHelloTimeout = "hello_timeout" // connected and said nothing
+	ErrKindBinding      = "binding"       // hello for a worker_id bound to another certificate or secret
+	ErrKindHelloTimeout = "hello_timeout" // connected and said nothing (or did not finish its TLS handshake) in time
+	ErrKindHelloEvicted = "hello_evicted" // closed before its hello to make room: too many peers waiting to say hello
 	ErrKindIdleTimeout  = "idle_timeout"  // a worker went silent longer than the idle timeout
 	ErrKindOverCapacity = "over_capacity" // refused: --max-connections reached
+	ErrKindPlaintext    = "plaintext"     // plaintext to the TLS listener: closed without an answer
+	ErrKindTLS          = "tls_handshake" // a TLS handshake that failed: no, expired or unknown client certificate, old TLS version
 	ErrKindCommit       = "commit"        // a batch commit that failed and is being retried
 )
 
 // errKinds names the kinds, indexed by kind.
 var errKinds = [...]string{ErrKindSyntax, ErrKindField, ErrKindOversize, ErrKindUnexpected,
-	ErrKindHandshake, ErrKindProtocol, ErrKindAuth, ErrKindHelloTimeout, ErrKindIdleTimeout,
-	ErrKindOverCapacity, ErrKindCommit}
+	ErrKindHandshake, ErrKindProtocol, ErrKindAuth, ErrKindBinding, ErrKindHelloTimeout, ErrKindHelloEvicted,
+	ErrKindIdleTimeout, ErrKindOverCapacity, ErrKindPlaintext, ErrKindTLS, ErrKindCommit}
 
 const numKinds = len(errKinds)
 
@@ -35,9 +39,13 @@ const (
 	kHandshake
 	kProtocol
 	kAuth
+	kBinding
 	kHelloTimeout
+	kHelloEvicted
 	kIdleTimeout
 	kOverCapacity
+	kPlaintext
+	kTLS
 	kCommit
 )
 

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -94,18 +95,17 @@ func (c *conn) readLoop() {
 				w.lastSeq.Store(m.Seq)
 			}
 			it := item{w: w, seq: m.Seq, s: m.Session}
-			select {
-			case s.queue <- it:
-			default:
-				// Queue full: block, which stops reading from the
-				// socket and lets TCP push back on the worker.
-				select {
-				case s.queue <- it:
-				case <-s.stopReading:
-					shutdown = true
-					return
-				}
-				c.nc.SetReadDeadline(time.Now().Add(idle))
+			if it.refused = s.cfg.Bounds.Check(&it.s, time.Now()); it.refused != session.Valid {
+				s.logBad("session refused: a field is out of its physical bounds; acknowledged, not stored",
+					"worker_id", w.id, "remote", c.remote, "reason", it.refused.String(), "seq", m.Seq, "line", excerpt(line))
+				// Only its seq goes on: a refused session may carry
+				// strings of any length, which must not wait in the
+				// queue.
+				it.s = session.Session{}
+			}
+			if !c.enqueue(&it) {
+				shutdown = true
+				return
 			}
 		case wire.TypeStats:
 			now := time.Now()
@@ -119,11 +119,34 @@ func (c *conn) readLoop() {
 	}
 }
 
-// hello reads and checks the first line and answers it. It reports whether
-// the connection goes on.
+// enqueue hands it to the writer. When the queue is full it blocks, which
+// stops reading from the socket and lets TCP push back on the worker; it
+// reports false when shutdown stopped the wait.
+func (c *conn) enqueue(it *item) bool {
+	s := c.srv
+	select {
+	case s.queue <- *it:
+		return true
+	default:
+	}
+	select {
+	case s.queue <- *it:
+	case <-s.stopReading:
+		return false
+	}
+	c.nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+	return true
+}
+
+// hello runs the TLS handshake (on a TLS listener), reads and checks the
+// first line and answers it. It reports whether the connection goes on.
 func (c *conn) hello(lr *wire.LineReader, dec *wire.Decoder, m *wire.Message) bool {
 	s := c.srv
-	c.nc.SetReadDeadline(time.Now().Add(s.cfg.HelloTimeout))
+	deadline := time.Now().Add(s.cfg.HelloTimeout)
+	c.nc.SetReadDeadline(deadline)
+	if !c.handshake(deadline) {
+		return false
+	}
 	line, err := lr.Next()
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -140,7 +163,8 @@ func (c *conn) hello(lr *wire.LineReader, dec *wire.Decoder, m *wire.Message) bo
 		c.reject("expected a hello line")
 		return false
 	case err != nil:
-		// Connected and left (a port scan, a health check): nothing to count.
+		// Connected and left (a port scan, a health check), or closed to
+		// make room for a newer connection: nothing to count.
 		return false
 	}
 	if err := dec.Decode(line, m); err != nil || m.Type != wire.TypeHello {
@@ -169,22 +193,41 @@ func (c *conn) hello(lr *wire.LineReader, dec *wire.Decoder, m *wire.Message) bo
 		c.reject(fmt.Sprintf("unsupported protocol version %d, this collector speaks %d", h.Protocol, wire.Protocol))
 		return false
 	}
-	if s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.cfg.Token)) != 1 {
+	// Digests of equal length compared in constant time: neither the
+	// time taken nor an early exit says how much of a guess was right, or
+	// how long the token is.
+	if sum := sha256.Sum256([]byte(h.Token)); s.cfg.Token != "" && subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
 		s.count(kAuth)
 		s.logBad("worker presented a wrong token; closing", "remote", c.remote, "worker_id", h.WorkerID)
 		c.reject("invalid token")
 		return false
 	}
 	ctx, cancel := context.WithTimeout(s.stopCtx, s.cfg.HelloTimeout)
-	storeHW, err := s.st.HighWater(ctx, h.WorkerID)
+	storeHW, storeBinding, err := s.st.WorkerSeq(ctx, h.WorkerID)
 	cancel()
 	if err != nil {
 		s.log.Error("cannot read the worker's committed seq; closing", "worker_id", h.WorkerID, logging.KeyErr, err)
 		c.reject("collector store unavailable")
 		return false
 	}
-	w, prev := s.register(h.WorkerID, h.Interface, storeHW)
+	w, prev, bound, err := s.register(h.WorkerID, h.Interface, storeHW, storeBinding, newCredentials(c.identity, h.Secret))
+	if err != nil {
+		s.count(kBinding)
+		s.logBad("hello for a worker_id bound to another worker refused; the worker keeps its id", "remote", c.remote,
+			"worker_id", h.WorkerID, "tls_identity", c.identity, "secret", h.Secret != "")
+		c.reject(err.Error())
+		return false
+	}
+	if !s.authenticate(c) {
+		s.count(kOverCapacity)
+		s.logBad("connection refused: too many connections", "remote", c.remote, "max_connections", s.cfg.MaxConnections)
+		c.reject(fmt.Sprintf("too many connections (max %d)", s.cfg.MaxConnections))
+		return false
+	}
 	c.w = w
+	if bound && !c.enqueue(&item{w: w, bind: true}) {
+		return false
+	}
 	// welcome carries the highest seq committed, never one that is only
 	// queued or in an open batch: workers drop from their spool whatever
 	// welcome covers, and a collector that died before that commit would
@@ -193,7 +236,7 @@ func (c *conn) hello(lr *wire.LineReader, dec *wire.Decoder, m *wire.Message) bo
 	lastSeq := w.committed.Load()
 	c.out <- wire.AppendWelcome(nil, lastSeq)
 	w.mu.Lock()
-	w.conn, w.remote, w.connectedAt = c, c.remote, time.Now()
+	w.conn, w.remote, w.connectedAt, w.identity = c, c.remote, time.Now(), c.identity
 	w.connections++
 	w.mu.Unlock()
 	if prev != nil {
@@ -206,8 +249,16 @@ func (c *conn) hello(lr *wire.LineReader, dec *wire.Decoder, m *wire.Message) bo
 		// and its ack went to the old connection.
 		c.ack(cs)
 	}
-	s.log.Info("worker connected", "worker_id", w.id, "interface", h.Interface, "remote", c.remote,
-		"last_seq", lastSeq, "accepted_seq", w.accepted.Load())
+	attrs := []any{"worker_id", w.id, "interface", h.Interface, "remote", c.remote,
+		"last_seq", lastSeq, "accepted_seq", w.accepted.Load(), "binding", bindingKind(w.binding)}
+	if c.identity != "" {
+		attrs = append(attrs, "tls_identity", c.identity)
+	}
+	s.log.Info("worker connected", attrs...)
+	if w.binding == "" {
+		s.log.Warn("worker is not bound to an identity: it sent no secret in its hello (a worker older than this collector); anyone with the token can connect as it",
+			"worker_id", w.id, "remote", c.remote)
+	}
 	return true
 }
 
@@ -229,9 +280,11 @@ func isBlank(line []byte) bool {
 	return true
 }
 
-// excerpt is the start of a line, for a log message.
+// excerpt is the start of a line for a log message, with the values of
+// any token or secret in it redacted first.
 func excerpt(line []byte) string {
 	const n = 120
+	line = wire.Redact(line)
 	if len(line) > n {
 		return string(line[:n]) + "…"
 	}

@@ -1,7 +1,10 @@
 package ingest
 
 import (
+	"container/list"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,11 +18,16 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
-// item is one session on its way from a reader to the writer.
+// item is one session on its way from a reader to the writer, or (bind) a
+// worker's new binding for the writer to commit with its next batch.
 type item struct {
 	w   *worker
 	seq uint64
 	s   session.Session
+	// refused says why the session is not stored (session.Valid when it
+	// is): its seq is committed and acknowledged all the same.
+	refused session.Violation
+	bind    bool
 }
 
 // Server is the ingestion server. Create it with New, bind it with Listen,
@@ -30,8 +38,10 @@ type Server struct {
 	log     *slog.Logger
 	started time.Time
 
-	ln    net.Listener
-	queue chan item
+	ln       net.Listener
+	queue    chan item
+	tls      *tls.Config // nil: plaintext
+	tokenSum [sha256.Size]byte
 
 	// stopping is set when shutdown begins; readers stop reading and the
 	// writer drains what is queued.
@@ -45,6 +55,8 @@ type Server struct {
 	mu      sync.Mutex
 	workers map[string]*worker
 	conns   map[*conn]struct{}
+	waiting *list.List // *conn that have not said hello, oldest first (slots.go)
+	authed  int        // connections whose hello was accepted
 
 	received, processed      atomic.Uint64
 	inserted, updated        atomic.Uint64
@@ -52,6 +64,7 @@ type Server struct {
 	duplicates, batches      atomic.Uint64
 	commitFailures           atomic.Uint64
 	errs                     [numKinds]atomic.Uint64
+	rejected                 [session.NumViolations]atomic.Uint64
 	listenerUp, writerAlive  atomic.Bool
 	commitSince, failedSince atomic.Int64 // unix nanoseconds, 0 when not
 	drainBy                  atomic.Int64 // shutdown deadline for commits, unix nanoseconds
@@ -73,7 +86,7 @@ type Server struct {
 func New(cfg Config, st *store.Store) *Server {
 	cfg = cfg.withDefaults()
 	stopCtx, stopCancel := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		stopCtx:     stopCtx,
 		stopCancel:  stopCancel,
 		cfg:         cfg,
@@ -85,8 +98,14 @@ func New(cfg Config, st *store.Store) *Server {
 		stopReading: make(chan struct{}),
 		workers:     make(map[string]*worker),
 		conns:       make(map[*conn]struct{}),
+		waiting:     list.New(),
 		badLines:    logging.Limiter{Burst: 10, Window: 10 * time.Second},
+		tokenSum:    sha256.Sum256([]byte(cfg.Token)),
 	}
+	if cfg.TLSCert != nil {
+		s.tls = serverTLS(cfg.TLSCert, cfg.TLSClientCAs)
+	}
+	return s
 }
 
 // Listen binds the ingestion listener on addr. The error names the address
@@ -134,9 +153,19 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.listenerUp.Store(true)
 	s.writerAlive.Store(true)
-	s.log.Info("ingestion listening", "addr", s.ln.Addr().String(), "batch_size", s.cfg.BatchSize,
+	transport := "plaintext"
+	switch {
+	case s.cfg.TLSClientCAs != nil:
+		transport = "mutual TLS 1.3 (client certificates from " + s.cfg.TLSClientCAs.String() + ")"
+	case s.tls != nil:
+		transport = "TLS 1.3"
+	}
+	s.log.Info("ingestion listening", "addr", s.ln.Addr().String(), "transport", transport, "batch_size", s.cfg.BatchSize,
 		"batch_interval", s.cfg.BatchInterval, "queue_size", s.cfg.QueueSize,
-		"max_connections", s.cfg.MaxConnections, "token", s.cfg.Token != "")
+		"max_connections", s.cfg.MaxConnections, "max_unauthenticated", s.cfg.MaxUnauthenticated, "token", s.cfg.Token != "")
+	if s.cfg.TLSCert != nil {
+		s.log.Info("ingestion certificate", "certificate", s.cfg.TLSCert.String())
+	}
 
 	drainBy := make(chan time.Time, 1) // the writer's give-up time, sent at shutdown
 	writerDone := make(chan error, 1)
@@ -225,18 +254,19 @@ func (s *Server) acceptLoop() {
 			continue
 		}
 		delay = 0
-		if n := s.nconns.Add(1); n > int64(s.cfg.MaxConnections) {
-			s.nconns.Add(-1)
+		if s.tls != nil {
+			// No I/O yet: the handshake runs in the connection's reader,
+			// under its hello deadline.
+			nc = tls.Server(nc, s.tls)
+		}
+		c := s.admit(nc)
+		if c == nil {
 			s.count(kOverCapacity)
 			s.logBad("connection refused: too many connections", "remote", nc.RemoteAddr().String(),
 				"max_connections", s.cfg.MaxConnections)
 			go refuse(nc, fmt.Sprintf("too many connections (max %d)", s.cfg.MaxConnections))
 			continue
 		}
-		c := newConn(s, nc)
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
 		s.readers.Add(1)
 		s.ackers.Add(1)
 		go c.writeLoop()

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -42,9 +43,20 @@ type Snapshot struct {
 	LastCommitError string
 	CommitFailures  uint64
 
+	// SessionsRejected counts sessions refused for a field out of its
+	// physical bounds (session.Bounds), and RejectedByReason breaks it
+	// down by session.Violation names. A refused session is acknowledged
+	// like a stored one: the worker does not resend it. Resent copies are
+	// counted once, as duplicates.
+	SessionsRejected uint64
+	RejectedByReason map[string]uint64
+
 	ConnectedWorkers int
 	Connections      int // open TCP connections, including ones still in hello
-	Workers          []WorkerSnapshot
+	// AwaitingHello counts the connections that have not said hello yet
+	// (at most Config.MaxUnauthenticated).
+	AwaitingHello int
+	Workers       []WorkerSnapshot
 
 	ListenerUp  bool
 	WriterAlive bool
@@ -61,6 +73,12 @@ type WorkerSnapshot struct {
 	ConnectedAt time.Time // of the current (or last) connection
 	LastSeen    time.Time // last line of any type
 	Connections int       // how many times this worker has connected
+	// Identity names the client certificate of the current (or last)
+	// connection under mutual TLS (tlsfiles.Identity), "" without one.
+	Identity string
+	// Binding is what the worker_id is bound to: BindingCertificate,
+	// BindingSecret or BindingNone (a worker older than the binding).
+	Binding string
 
 	// Received counts session lines received from this worker over all its
 	// connections, resent ones included; LastSeq is the highest seq received.
@@ -123,6 +141,12 @@ func (s *Server) Snapshot() Snapshot {
 		snap.ErrorsByKind[k] = n
 		snap.ProcessingErrors += n
 	}
+	snap.RejectedByReason = make(map[string]uint64, session.NumViolations-1)
+	for v := session.Valid + 1; int(v) < session.NumViolations; v++ {
+		n := s.rejected[v].Load()
+		snap.RejectedByReason[v.String()] = n
+		snap.SessionsRejected += n
+	}
 	s.statMu.Lock()
 	snap.LastBatchDuration = s.lastBatchDur
 	snap.LastBatchSize = s.lastBatchSize
@@ -132,6 +156,7 @@ func (s *Server) Snapshot() Snapshot {
 	s.statMu.Unlock()
 
 	s.mu.Lock()
+	snap.AwaitingHello = s.waiting.Len()
 	snap.Workers = make([]WorkerSnapshot, 0, len(s.workers))
 	for _, w := range s.workers {
 		ws := w.snapshot()

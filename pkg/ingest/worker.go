@@ -12,9 +12,11 @@ import (
 // connections.
 type worker struct {
 	// id and iface are fixed when the worker is first seen: a worker run
-	// captures on one interface.
-	id    string
-	iface string
+	// captures on one interface. So is binding, the identity the id is
+	// bound to ("" for an unbound worker, see binding.go).
+	id      string
+	iface   string
+	binding string
 
 	// accepted is the highest seq the writer has taken into a batch (or
 	// found committed in the store); committed the highest one committed.
@@ -29,6 +31,7 @@ type worker struct {
 	mu             sync.Mutex // guards the fields below
 	conn           *conn
 	remote         string
+	identity       string // client certificate of the current (or last) connection
 	connectedAt    time.Time
 	disconnectedAt time.Time
 	connections    int
@@ -56,6 +59,7 @@ func (w *worker) snapshot() WorkerSnapshot {
 	defer w.mu.Unlock()
 	ws := WorkerSnapshot{
 		WorkerID: w.id, Interface: w.iface, RemoteAddr: w.remote, Connected: w.conn != nil,
+		Identity: w.identity, Binding: bindingKind(w.binding),
 		ConnectedAt: w.connectedAt, Connections: w.connections,
 		Received: w.received.Load(), LastSeq: w.lastSeq.Load(), Acked: w.committed.Load(),
 		Stats: w.stats, StatsAt: w.statsAt,
@@ -70,15 +74,32 @@ func (w *worker) snapshot() WorkerSnapshot {
 }
 
 // register finds or creates the worker and raises its accepted and committed
-// marks to what the store has committed. It returns the worker's previous
-// connection.
-func (s *Server) register(id, iface string, storeHW uint64) (*worker, *conn) {
+// marks to what the store has committed. storeBinding is the binding the
+// store holds for id. It fails with errBound when the worker is bound and
+// cr do not prove its identity; a worker never seen before is bound to cr,
+// and bound reports that this is new, for the store to keep. It returns the
+// worker's previous connection.
+func (s *Server) register(id, iface string, storeHW uint64, storeBinding string, cr credentials) (w *worker, prev *conn, bound bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w := s.workers[id]
+	w = s.workers[id]
+	binding := storeBinding
+	if w != nil {
+		binding = w.binding
+	}
+	if binding != "" && !cr.matches(binding) {
+		return nil, nil, false, errBound
+	}
 	if w == nil {
 		s.pruneLocked()
-		w = &worker{id: id, iface: iface}
+		w = &worker{id: id, iface: iface, binding: binding}
+		// Only an id of which nothing is known is bound: one that has
+		// sessions committed unbound belongs to an older worker, and
+		// stays unbound.
+		if binding == "" && storeHW == 0 {
+			w.binding = cr.binding()
+			bound = w.binding != ""
+		}
 		w.committed.Store(storeHW)
 		s.workers[id] = w
 	}
@@ -86,9 +107,9 @@ func (s *Server) register(id, iface string, storeHW uint64) (*worker, *conn) {
 	// this process commits, and it raises them as it does.
 	w.raiseAccepted(storeHW)
 	w.mu.Lock()
-	prev := w.conn
+	prev = w.conn
 	w.mu.Unlock()
-	return w, prev
+	return w, prev, bound, nil
 }
 
 // pruneLocked forgets workers that have been disconnected longer than the

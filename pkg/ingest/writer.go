@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
@@ -21,7 +22,13 @@ import (
 type pending struct {
 	b     *store.Batch
 	marks map[*worker]uint64
+	// other counts what the batch holds besides sessions: refused
+	// sessions and bindings, which commit without a row.
+	other int
 }
+
+// len is what the batch holds: sessions, refused sessions and bindings.
+func (p *pending) len() int { return p.b.Len() + p.other }
 
 func newPending() *pending {
 	return &pending{b: store.NewBatch(), marks: make(map[*worker]uint64)}
@@ -44,7 +51,7 @@ func (s *Server) runWriter(drainBy <-chan time.Time) error {
 	due := false // the batch interval has passed for cur
 	queue := s.queue
 	for queue != nil {
-		n := cur.b.Len()
+		n := cur.len()
 		ready := n >= size || (due && n > 0)
 		if ready {
 			// Hand the batch over at once when the committer is idle.
@@ -81,14 +88,14 @@ func (s *Server) runWriter(drainBy <-chan time.Time) error {
 				queue = nil
 				break
 			}
-			if cur.b.Len() == 0 && !due {
+			if cur.len() == 0 && !due {
 				timer.Reset(s.cfg.BatchInterval)
 				timerC = timer.C
 			}
 			s.fold(cur, &it)
 			// Take whatever else is queued without a select per session.
 		more:
-			for cur.b.Len() < limit {
+			for cur.len() < limit {
 				select {
 				case it, ok := <-queue:
 					if !ok {
@@ -108,7 +115,7 @@ func (s *Server) runWriter(drainBy <-chan time.Time) error {
 		}
 	}
 	timer.Stop()
-	if cur.b.Len() > 0 {
+	if cur.len() > 0 {
 		commitQ <- cur
 	}
 	close(commitQ)
@@ -116,14 +123,27 @@ func (s *Server) runWriter(drainBy <-chan time.Time) error {
 }
 
 func (s *Server) fold(p *pending, it *item) {
-	s.processed.Add(1)
 	w := it.w
+	if it.bind {
+		p.b.Bind(w.id, w.iface, w.binding)
+		p.other++
+		return
+	}
+	s.processed.Add(1)
 	if it.seq <= w.accepted.Load() {
 		s.duplicates.Add(1)
 		return
 	}
 	w.accepted.Store(it.seq)
 	p.marks[w] = it.seq
+	if it.refused != session.Valid {
+		// Counted here, after the duplicate check, so that a refused
+		// session the worker resends is counted once.
+		s.rejected[it.refused].Add(1)
+		p.b.Skip(w.id, w.iface, it.seq)
+		p.other++
+		return
+	}
 	p.b.Add(w.id, w.iface, it.seq, &it.s)
 }
 
@@ -139,6 +159,7 @@ func (s *Server) runCommitter(commitQ <-chan *pending, spare chan<- *pending) er
 		}
 		clear(p.marks)
 		p.b.Reset()
+		p.other = 0
 		spare <- p
 	}
 	return failed
@@ -150,7 +171,7 @@ func (s *Server) runCommitter(commitQ <-chan *pending, spare chan<- *pending) er
 // workers. Nothing is acknowledged until the commit succeeds. Only after
 // shutdown has begun and its deadline has passed does it give up.
 func (s *Server) commit(p *pending) error {
-	if p.b.Len() == 0 {
+	if p.len() == 0 {
 		return nil
 	}
 	backoff := 100 * time.Millisecond

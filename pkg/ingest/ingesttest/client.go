@@ -7,6 +7,7 @@ package ingesttest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,11 @@ type Client struct {
 	WorkerID  string
 	Interface string
 	Token     string
+	// Secret, when set, goes in the hello: the collector binds WorkerID
+	// to it.
+	Secret string
+	// TLS, when set, makes the connection TLS.
+	TLS *tls.Config
 
 	conn net.Conn
 	bw   *bufio.Writer
@@ -61,7 +67,15 @@ func (c *Client) Connect(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
-	h := wire.Hello{Protocol: wire.Protocol, WorkerID: c.WorkerID, Interface: c.Interface, Token: c.Token}
+	if c.TLS != nil {
+		tc := tls.Client(nc, c.TLS)
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return 0, fmt.Errorf("TLS handshake: %w", err)
+		}
+		nc = tc
+	}
+	h := wire.Hello{Protocol: wire.Protocol, WorkerID: c.WorkerID, Interface: c.Interface, Token: c.Token, Secret: c.Secret}
 	if _, err := nc.Write(wire.AppendHello(nil, &h)); err != nil {
 		nc.Close()
 		return 0, fmt.Errorf("hello: %w", err)
