@@ -12,12 +12,14 @@
 // before and is logged; the next change tries again. Readers take the
 // current value with Current, which is safe from any goroutine.
 //
-// Identity names the peer behind a certificate, and ServerName the name a
-// client can verify a server certificate against.
+// ClientConfig is a client configuration that uses a Pool and a
+// Certificate as they are at each handshake. Identity names the peer behind
+// a certificate, and ServerName the name a client can verify a server
+// certificate against.
 //
 // # Files
 //
-// certificate.go holds Certificate; pool.go Pool; watch.go the reloading;
+// certificate.go holds Certificate; pool.go Pool; client.go ClientConfig; watch.go the reloading;
 // files.go what tells a file changed, and the reloading both share; identity.go the names read from a
 // certificate; errors.go the exported errors.
 package tlsfiles
