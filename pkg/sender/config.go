@@ -2,6 +2,7 @@ package sender
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"log/slog"
 	"time"
@@ -27,6 +28,15 @@ type Config struct {
 	WorkerID  string // default a new random one (NewWorkerID)
 	Interface string // carried in hello
 	Token     string // carried in hello; checked by the collector when it has one
+	// Secret is this run's own secret, carried in every hello: the
+	// collector binds WorkerID to it at the first one, so that no other
+	// peer can connect as this worker. Default a new random one
+	// (NewSecret); it never leaves the process otherwise.
+	Secret string
+	// TLS, when set, makes every connection TLS with this configuration
+	// (its ServerName, or the host of Addr, names the collector); nil is
+	// plaintext. The handshake counts towards DialTimeout.
+	TLS *tls.Config
 
 	// Spool is the most sessions held unacknowledged in memory; default
 	// DefaultSpool.
@@ -78,6 +88,9 @@ func (c Config) withDefaults() Config {
 	if c.WorkerID == "" {
 		c.WorkerID = NewWorkerID()
 	}
+	if c.Secret == "" {
+		c.Secret = NewSecret()
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -86,8 +99,13 @@ func (c Config) withDefaults() Config {
 
 // NewWorkerID returns a random worker ID (32 hex digits). A new ID per run
 // starts a new sequence at the collector.
-func NewWorkerID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return hex.EncodeToString(b[:])
+func NewWorkerID() string { return randomHex(16) }
+
+// NewSecret returns a random per-run secret (64 hex digits, 256 bits).
+func NewSecret() string { return randomHex(32) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }

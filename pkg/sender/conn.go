@@ -2,11 +2,13 @@ package sender
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
@@ -37,6 +39,12 @@ func (s *Sender) connect(ctx context.Context) (net.Conn, *wire.LineReader, error
 	// The deadline bounds the whole handshake; ctx may end it sooner.
 	_ = conn.SetDeadline(time.Now().Add(s.cfg.DialTimeout))
 	stopWatch := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	if s.cfg.TLS != nil {
+		if conn, err = s.tlsHandshake(conn); err != nil {
+			stopWatch()
+			return nil, nil, err
+		}
+	}
 	lr := wire.NewLineReader(conn)
 	lastSeq, err := s.handshake(conn, lr)
 	stopWatch()
@@ -51,12 +59,35 @@ func (s *Sender) connect(ctx context.Context) (net.Conn, *wire.LineReader, error
 	return conn, lr, nil
 }
 
+// tlsHandshake runs the TLS handshake on conn, under its deadline. A
+// collector that speaks plaintext answers with a line that is no TLS
+// record; the error says so.
+func (s *Sender) tlsHandshake(conn net.Conn) (net.Conn, error) {
+	cfg := s.cfg.TLS
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		cfg.ServerName, _, _ = net.SplitHostPort(s.cfg.Addr)
+	}
+	tc := tls.Client(conn, cfg)
+	err := tc.Handshake()
+	if err == nil {
+		return tc, nil
+	}
+	conn.Close()
+	var rhe tls.RecordHeaderError
+	if errors.As(err, &rhe) {
+		return nil, fmt.Errorf("TLS handshake: the collector does not speak TLS (give it --tls-cert and --tls-key, or connect with --tls=false where plaintext is safe): %w", err)
+	}
+	return nil, fmt.Errorf("TLS handshake: %w", err)
+}
+
 func (s *Sender) handshake(conn net.Conn, lr *wire.LineReader) (uint64, error) {
 	hello := wire.AppendHello(nil, &wire.Hello{
 		Protocol:  wire.Protocol,
 		WorkerID:  s.cfg.WorkerID,
 		Interface: s.cfg.Interface,
 		Token:     s.cfg.Token,
+		Secret:    s.cfg.Secret,
 	})
 	if _, err := conn.Write(hello); err != nil {
 		return 0, fmt.Errorf("sending hello: %w", err)
@@ -65,6 +96,11 @@ func (s *Sender) handshake(conn net.Conn, lr *wire.LineReader) (uint64, error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return 0, errors.New("the collector closed the connection instead of answering hello (is this an ntp-collector port?)")
+		}
+		if s.cfg.TLS != nil && strings.Contains(err.Error(), "remote error: tls:") {
+			// Under TLS 1.3 the server checks the client certificate
+			// after the client's side of the handshake is done.
+			return 0, fmt.Errorf("the collector refused this worker's TLS client certificate (is --tls-cert one that its --tls-client-ca signed, and still valid?): %w", err)
 		}
 		return 0, fmt.Errorf("waiting for welcome: %w", err)
 	}

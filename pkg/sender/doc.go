@@ -1,8 +1,9 @@
 // Package sender is the worker's side of the worker → collector protocol
 // (package wire): it numbers every session, holds it in a bounded in-memory
 // spool until the collector acknowledges it, and keeps one TCP connection to
-// the collector alive, resending what was not acknowledged after every
-// reconnect.
+// the collector alive (TLS when Config.TLS is set), resending what was not
+// acknowledged after every reconnect. Every hello carries the run's own
+// secret (Config.Secret), to which the collector binds the worker's id.
 //
 // The capture loop calls Send for every session; Send only copies the
 // session into the spool under a mutex, so it costs tens of nanoseconds and

@@ -84,7 +84,8 @@ func TestHandshakeOrderAndAcks(t *testing.T) {
 	if len(v.hellos) != 1 {
 		t.Fatalf("%d hellos; want 1", len(v.hellos))
 	}
-	want := wire.Hello{Protocol: wire.Protocol, WorkerID: "worker-test", Interface: "veth-test", Token: "s3cret"}
+	want := wire.Hello{Protocol: wire.Protocol, WorkerID: "worker-test", Interface: "veth-test", Token: "s3cret",
+		Secret: s.Config().Secret} // the run's own, random
 	if v.hellos[0] != want {
 		t.Errorf("hello = %+v; want %+v", v.hellos[0], want)
 	}
