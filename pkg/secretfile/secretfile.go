@@ -1,0 +1,43 @@
+// Package secretfile reads a secret, such as the token workers present to
+// the collector, from a file. A secret given as a command-line flag shows in
+// ps and in /proc/<pid>/cmdline to every user of the host; in a file it is
+// guarded by the file's mode, which should be 0600.
+package secretfile
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// ErrEmpty: the file holds nothing but white space.
+var ErrEmpty = errors.New("the file holds no secret")
+
+// Read returns the secret in the file at path: its content without
+// surrounding white space (editors and echo add a newline). It fails when
+// the file cannot be read or holds only white space.
+func Read(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fmt.Errorf("%s: %w", path, ErrEmpty)
+	}
+	return s, nil
+}
+
+// Exposed reports the mode of the file at path and whether users other than
+// its owner may read it (a group or world read bit), which a secret's file
+// should not allow. It reports false when the file cannot be stat'ed: Read
+// says why.
+func Exposed(path string) (fs.FileMode, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, false
+	}
+	return fi.Mode().Perm(), fi.Mode().Perm()&0o044 != 0
+}
