@@ -22,6 +22,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
+	"github.com/ntp-monitor/ntp-monitor/pkg/tlsfiles"
 	"github.com/ntp-monitor/ntp-monitor/pkg/worker"
 )
 
@@ -86,7 +87,7 @@ func app() *cli.App {
 		Name:            "ntp-worker",
 		Usage:           "capture NTP traffic on one interface and stream paired sessions to ntp-collector",
 		HideHelpCommand: true,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, EnvVars: []string{"NTP_INTERFACE"},
 				Usage: "interface to capture on (ip link lists them); with --pcap-file only the label (default: the file's name)"},
 			&cli.IntFlag{Name: "port", Value: pairing.DefaultPort, EnvVars: []string{"NTP_PORT"},
@@ -104,8 +105,6 @@ func app() *cli.App {
 				Usage: "bytes captured per packet", Action: intIn("snaplen", 64, 65535)},
 			&cli.IntFlag{Name: "buffer-size", Value: capture.DefaultBufferSize, EnvVars: []string{"NTP_BUFFER_SIZE"},
 				Usage: "kernel capture buffer in bytes", Action: intIn("buffer-size", 64<<10, 1<<30)},
-			&cli.StringFlag{Name: "token", EnvVars: []string{"NTP_TOKEN"},
-				Usage: "token the collector expects in hello (if it has one)"},
 			&cli.IntFlag{Name: "max-pending", Value: pairing.DefaultMaxPending, EnvVars: []string{"NTP_MAX_PENDING"},
 				Usage:  "most requests waiting for a response; beyond it the oldest is evicted and counted",
 				Action: intIn("max-pending", 1, 100_000_000)},
@@ -119,7 +118,7 @@ func app() *cli.App {
 				Usage: "debug, info, warn or error", Action: oneOf("log-level", "debug", "info", "warn", "error")},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"NTP_LOG_FORMAT"},
 				Usage: "text or json", Action: oneOf("log-format", "text", "json")},
-		},
+		}, transportFlags()...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return fmt.Errorf("%w (see --help)", err)
 		},
@@ -146,11 +145,18 @@ func run(c *cli.Context) error {
 		iface = filepath.Base(pcapFile)
 	}
 
+	// Checked before anything else is opened: a worker that would send
+	// its token in plaintext across a network stops here.
+	tr, err := newTransport(c, log)
+	if err != nil {
+		return err
+	}
 	snd := sender.New(sender.Config{
 		Addr:      net.JoinHostPort(c.String("ingestion-host"), strconv.Itoa(c.Int("ingestion-port"))),
 		WorkerID:  sender.NewWorkerID(),
 		Interface: iface,
-		Token:     c.String("token"),
+		Token:     tr.token,
+		TLS:       tr.tls,
 		Spool:     c.Int("spool"),
 		// A file must lose nothing, so reading waits for the collector; a
 		// live capture must never stall, so the oldest session goes.
@@ -173,6 +179,9 @@ func run(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if len(tr.reload) > 0 {
+		go tlsfiles.Watch(ctx, log, 0, nil, tr.reload...)
+	}
 	_, err = w.Run(ctx)
 	return err
 }

@@ -86,19 +86,26 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stderr, code := runBin(t, bin, tt.env, tt.args...)
-			if code == 0 {
-				t.Fatalf("exit 0, want a failure; stderr:\n%s", stderr)
-			}
-			lines := strings.Split(strings.TrimSpace(stderr), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "ntp-worker: ") {
-				t.Fatalf("want one error line, got:\n%s", stderr)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("error %q does not mention %q", lines[0], w)
-				}
-			}
+			wantOneErrorLine(t, stderr, code, tt.want)
 		})
+	}
+}
+
+// wantOneErrorLine checks that the worker failed with one line on stderr
+// that mentions every string in want.
+func wantOneErrorLine(t *testing.T, stderr string, code int, want []string) {
+	t.Helper()
+	if code == 0 {
+		t.Fatalf("exit 0, want a failure; stderr:\n%s", stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "ntp-worker: ") {
+		t.Fatalf("want one error line, got:\n%s", stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("error %q does not mention %q", lines[0], w)
+		}
 	}
 }
 
