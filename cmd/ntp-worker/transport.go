@@ -112,18 +112,14 @@ func newTransport(c *cli.Context, log *slog.Logger) (*transport, error) {
 // token is --token or the content of --token-file.
 func token(c *cli.Context, log *slog.Logger) (string, error) {
 	path := c.String("token-file")
-	if path == "" {
-		return c.String("token"), nil
-	}
-	if c.String("token") != "" {
+	tok, exposed, err := secretfile.Resolve(c.String("token"), path)
+	switch {
+	case errors.Is(err, secretfile.ErrBoth):
 		return "", errors.New("--token and --token-file both give the token: keep one (--token-file keeps it out of ps)")
-	}
-	tok, err := secretfile.Read(path)
-	if err != nil {
+	case err != nil:
 		return "", fmt.Errorf("--token-file: %w", err)
-	}
-	if mode, exposed := secretfile.Exposed(path); exposed {
-		log.Warn("the token file can be read by other users; chmod 600 it", "path", path, "mode", fmt.Sprintf("%#o", mode))
+	case exposed:
+		log.Warn("the token file can be read by other users; chmod 600 it", "path", path)
 	}
 	return tok, nil
 }

@@ -46,3 +46,25 @@ func TestRead(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	os.WriteFile(file, []byte("from-file\n"), 0o600)
+	tests := []struct {
+		given, path, want string
+		err               error
+	}{
+		{"direct", "", "direct", nil},
+		{"", file, "from-file", nil},
+		{"", "", "", nil},
+		{"direct", file, "", secretfile.ErrBoth},
+		{"", filepath.Join(dir, "absent"), "", fs.ErrNotExist},
+	}
+	for _, tt := range tests {
+		got, _, err := secretfile.Resolve(tt.given, tt.path)
+		if got != tt.want || !errors.Is(err, tt.err) {
+			t.Errorf("Resolve(%q, %q) = %q, %v; want %q, %v", tt.given, tt.path, got, err, tt.want, tt.err)
+		}
+	}
+}
