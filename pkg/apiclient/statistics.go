@@ -57,14 +57,18 @@ type ServiceStatistics struct {
 
 // Ingestion are the collector's ingestion counters since it started.
 type Ingestion struct {
-	Started           time.Time        `json:"started"`
-	UptimeSeconds     float64          `json:"uptime_seconds"`
-	TotalReceived     int64            `json:"total_received"`
-	TotalProcessed    int64            `json:"total_processed"`
-	QueueSize         int64            `json:"queue_size"`
-	QueueCapacity     int64            `json:"queue_capacity"`
-	ProcessingErrors  int64            `json:"processing_errors"`
-	ErrorsByKind      map[string]int64 `json:"errors_by_kind"`
+	Started          time.Time        `json:"started"`
+	UptimeSeconds    float64          `json:"uptime_seconds"`
+	TotalReceived    int64            `json:"total_received"`
+	TotalProcessed   int64            `json:"total_processed"`
+	QueueSize        int64            `json:"queue_size"`
+	QueueCapacity    int64            `json:"queue_capacity"`
+	ProcessingErrors int64            `json:"processing_errors"`
+	ErrorsByKind     map[string]int64 `json:"errors_by_kind"`
+	// SessionsRejected counts sessions refused for a field out of its
+	// physical bounds, RejectedByReason by reason.
+	SessionsRejected  int64            `json:"sessions_rejected"`
+	RejectedByReason  map[string]int64 `json:"rejected_by_reason"`
 	TotalInserted     int64            `json:"total_inserted"`
 	TotalUpdated      int64            `json:"total_updated"`
 	CommittedSessions int64            `json:"committed_sessions"`
@@ -78,6 +82,7 @@ type Ingestion struct {
 	CommitFailures    int64            `json:"commit_failures"`
 	ConnectedWorkers  int64            `json:"connected_workers"`
 	Connections       int64            `json:"connections"`
+	AwaitingHello     int64            `json:"connections_awaiting_hello"`
 	ListenerUp        bool             `json:"listener_up"`
 	WriterAlive       bool             `json:"writer_alive"`
 }
@@ -101,6 +106,11 @@ type IngestWorker struct {
 	ConnectedAt string `json:"connected_at"`
 	LastSeen    string `json:"last_seen"`
 	Connections int64  `json:"connections"`
+	// TLSIdentity names the worker's client certificate under mutual TLS,
+	// nil without one; Binding is what its id is bound to: "certificate",
+	// "secret" or "none".
+	TLSIdentity *string `json:"tls_identity"`
+	Binding     string  `json:"binding"`
 	// Received counts the session lines received from this worker, resent
 	// ones included; it grows with every line, not with the stats lines.
 	Received int64 `json:"received"`

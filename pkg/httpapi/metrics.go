@@ -80,6 +80,7 @@ var (
 	descBatches    = prometheus.NewDesc("ntp_collector_batches_committed_total", "Batches committed.", nil, nil)
 	descCommitFail = prometheus.NewDesc("ntp_collector_commit_failures_total", "Failed commit attempts.", nil, nil)
 	descErrors     = prometheus.NewDesc("ntp_collector_processing_errors_total", "Refused lines and connections, by kind.", []string{"kind"}, nil)
+	descRejected   = prometheus.NewDesc("ntp_ingest_rejected_total", "Sessions refused for a field out of its physical bounds (acknowledged, not stored), by reason.", []string{"reason"}, nil)
 	descQueue      = prometheus.NewDesc("ntp_collector_queue_sessions", "Sessions waiting in the ingestion queue.", nil, nil)
 	descQueueCap   = prometheus.NewDesc("ntp_collector_queue_capacity_sessions", "Capacity of the ingestion queue.", nil, nil)
 	descWorkers    = prometheus.NewDesc("ntp_collector_connected_workers", "Workers connected now.", nil, nil)
@@ -107,7 +108,7 @@ type scrapeCollector Metrics
 
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descReceived, descProcessed, descCommitted, descDuplicates, descInserted,
-		descUpdated, descBatches, descCommitFail, descErrors, descQueue, descQueueCap, descWorkers, descListenerUp,
+		descUpdated, descBatches, descCommitFail, descErrors, descRejected, descQueue, descQueueCap, descWorkers, descListenerUp,
 		descWriterUp, descWorkerLag, descPackets, descKDrops, descIfDrops, descDecErr, descSessions, descOther,
 		descLost, descPending, descClients, descDBBytes, descStoreUp} {
 		ch <- d
@@ -143,6 +144,9 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descCommitFail, sn.CommitFailures)
 		for k, v := range sn.ErrorsByKind {
 			counter(descErrors, v, k)
+		}
+		for r, v := range sn.RejectedByReason {
+			counter(descRejected, v, r)
 		}
 		gauge(descQueue, float64(sn.QueueSize))
 		gauge(descQueueCap, float64(sn.QueueCapacity))

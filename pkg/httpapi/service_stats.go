@@ -18,6 +18,8 @@ type workerJSON struct {
 	ConnectedAt string  `json:"connected_at"`
 	LastSeen    string  `json:"last_seen"`
 	Connections int     `json:"connections"`
+	TLSIdentity *string `json:"tls_identity"`
+	Binding     string  `json:"binding"`
 	Received    uint64  `json:"received"`
 	LastSeq     uint64  `json:"last_seq"`
 	Acked       uint64  `json:"acked"`
@@ -54,6 +56,8 @@ type ingestionJSON struct {
 	QueueCapacity     int               `json:"queue_capacity"`
 	ProcessingErrors  uint64            `json:"processing_errors"`
 	ErrorsByKind      map[string]uint64 `json:"errors_by_kind"`
+	SessionsRejected  uint64            `json:"sessions_rejected"`
+	RejectedByReason  map[string]uint64 `json:"rejected_by_reason"`
 	TotalInserted     uint64            `json:"total_inserted"`
 	TotalUpdated      uint64            `json:"total_updated"`
 	CommittedSessions uint64            `json:"committed_sessions"`
@@ -67,6 +71,7 @@ type ingestionJSON struct {
 	CommitFailures    uint64            `json:"commit_failures"`
 	ConnectedWorkers  int               `json:"connected_workers"`
 	Connections       int               `json:"connections"`
+	AwaitingHello     int               `json:"connections_awaiting_hello"`
 	ListenerUp        bool              `json:"listener_up"`
 	WriterAlive       bool              `json:"writer_alive"`
 }
@@ -110,26 +115,33 @@ func (s *Server) serviceStatistics(c *gin.Context) {
 	}
 	if s.cfg.Ingest != nil {
 		sn := s.cfg.Ingest.Snapshot()
-		errs := sn.ErrorsByKind
+		errs, rejected := sn.ErrorsByKind, sn.RejectedByReason
 		if errs == nil {
 			errs = map[string]uint64{}
+		}
+		if rejected == nil {
+			rejected = map[string]uint64{}
 		}
 		resp.Ingestion = &ingestionJSON{
 			Started: timeOrEmpty(sn.Started), UptimeSeconds: sn.Uptime.Seconds(),
 			TotalReceived: sn.TotalReceived, TotalProcessed: sn.TotalProcessed,
 			QueueSize: sn.QueueSize, QueueCapacity: sn.QueueCapacity,
 			ProcessingErrors: sn.ProcessingErrors, ErrorsByKind: errs,
+			SessionsRejected: sn.SessionsRejected, RejectedByReason: rejected,
 			TotalInserted: sn.TotalInserted, TotalUpdated: sn.TotalUpdated, CommittedSessions: sn.CommittedSessions,
 			DuplicatesSkipped: sn.DuplicatesSkipped, BatchesCommitted: sn.BatchesCommitted,
 			LastBatchSeconds: sn.LastBatchDuration.Seconds(), LastBatchSize: sn.LastBatchSize, LastBatchRows: sn.LastBatchRows,
 			LastCommitAt: timeOrEmpty(sn.LastCommitAt), LastCommitError: sn.LastCommitError, CommitFailures: sn.CommitFailures,
-			ConnectedWorkers: sn.ConnectedWorkers, Connections: sn.Connections,
+			ConnectedWorkers: sn.ConnectedWorkers, Connections: sn.Connections, AwaitingHello: sn.AwaitingHello,
 			ListenerUp: sn.ListenerUp, WriterAlive: sn.WriterAlive,
 		}
 		for _, w := range sn.Workers {
 			wj := workerJSON{WorkerID: w.WorkerID, Interface: w.Interface, RemoteAddr: w.RemoteAddr, Connected: w.Connected,
 				ConnectedAt: timeOrEmpty(w.ConnectedAt), LastSeen: timeOrEmpty(w.LastSeen), Connections: w.Connections,
-				Received: w.Received, LastSeq: w.LastSeq, Acked: w.Acked, Lag: w.Lag}
+				Binding: w.Binding, Received: w.Received, LastSeq: w.LastSeq, Acked: w.Acked, Lag: w.Lag}
+			if w.Identity != "" {
+				wj.TLSIdentity = &w.Identity
+			}
 			if !w.StatsAt.IsZero() {
 				st := w.Stats
 				wj.Capture = &statsJ{At: timeOrEmpty(w.StatsAt), Packets: st.Packets, KernelReceived: st.KernelReceived,
