@@ -20,8 +20,10 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
+	"github.com/ntp-monitor/ntp-monitor/pkg/tlsfiles"
 )
 
 func main() {
@@ -40,7 +42,7 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the collector until SIGTERM or SIGINT",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "db", Value: "data/ntp_clients.db", EnvVars: []string{"NTP_DB"},
 				Usage: "SQLite database file; its directory is created"},
 			&cli.StringFlag{Name: "db-synchronous", Value: "full", EnvVars: []string{"NTP_DB_SYNCHRONOUS"},
@@ -83,7 +85,7 @@ func serveCommand() *cli.Command {
 				Usage: "host:port of the HTTP API"},
 			&cli.StringFlag{Name: "api-token", EnvVars: []string{"NTP_API_TOKEN"},
 				Usage: "bearer token required by cleanup, export and worker start/stop (empty: none)"},
-		},
+		}, ingestFlags()...),
 		Action: serve,
 	}
 }
@@ -96,6 +98,14 @@ func serve(c *cli.Context) error {
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	token, err := ingestToken(c, log)
+	if err != nil {
+		return err
+	}
+	tlsCert, clientCAs, err := ingestTLS(c)
+	if err != nil {
+		return err
+	}
 
 	// Bind first: a port in use is the commonest start-up fault and must
 	// not wait for a database migration.
@@ -121,7 +131,10 @@ func serve(c *cli.Context) error {
 	metrics := httpapi.NewMetrics()
 	ing := ingest.New(ingest.Config{
 		Listener:       ingLn,
-		Token:          c.String("token"),
+		Token:          token,
+		TLSCert:        tlsCert,
+		TLSClientCAs:   clientCAs,
+		Bounds:         session.Bounds{MaxFutureSkew: c.Duration("max-future-skew")},
 		MaxConnections: c.Int("max-connections"),
 		BatchSize:      c.Int("batch-size"),
 		MaxBatchSize:   c.Int("max-batch-size"),
@@ -137,7 +150,8 @@ func serve(c *cli.Context) error {
 		LogDir:          c.String("log-dir"),
 		IngestionHost:   c.String("ingestion-host"),
 		IngestionPort:   ingLn.Addr().(*net.TCPAddr).Port,
-		Token:           c.String("token"),
+		Token:           token,
+		WorkerArgs:      localWorkerArgs(c.String("ingestion-host"), tlsCert, clientCAs != nil),
 		WorkerLogLevel:  c.String("log-level"),
 		WorkerLogFormat: c.String("log-format"),
 		Desired:         st,
@@ -152,6 +166,18 @@ func serve(c *cli.Context) error {
 	// first, then the worker supervisor (workers send their last sessions
 	// while ingestion still runs), then ingestion, which drains, commits
 	// and acknowledges.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var reload []tlsfiles.Reloadable
+	if tlsCert != nil {
+		reload = append(reload, tlsCert)
+	}
+	if clientCAs != nil {
+		reload = append(reload, clientCAs)
+	}
+	go watchTLS(ctx, log, hup, reload...)
+
 	g := collector.Group{Logger: log}
 	g.Add("ingest", ing.Serve)
 	g.Add("supervisor", sup.Run)

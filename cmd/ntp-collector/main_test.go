@@ -301,17 +301,22 @@ func TestStartupFaults(t *testing.T) {
 		{"bad synchronous level", []string{"NTP_DB_SYNCHRONOUS=off"}, []string{"--db", filepath.Join(dir, "e.db")}, "--db-synchronous"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := run(t, tc.env, append([]string{"serve"}, tc.args...)...)
-			if code := p.wait(20 * time.Second); code == 0 {
-				t.Fatalf("exit code 0, want non-zero")
-			}
-			lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
-			last := lines[len(lines)-1]
-			if !strings.HasPrefix(last, "ntp-collector: ") || !strings.Contains(last, tc.want) {
-				t.Errorf("last stderr line %q, want \"ntp-collector: …%s…\"", last, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantStartupFailure(t, tc.env, tc.args, tc.want) })
+	}
+}
+
+// wantStartupFailure runs serve with args and checks that it fails, its
+// last stderr line saying want.
+func wantStartupFailure(t *testing.T, env, args []string, want string) {
+	t.Helper()
+	p := run(t, env, append([]string{"serve"}, args...)...)
+	if code := p.wait(20 * time.Second); code == 0 {
+		t.Fatalf("exit code 0, want non-zero")
+	}
+	lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "ntp-collector: ") || !strings.Contains(last, want) {
+		t.Errorf("last stderr line %q, want \"ntp-collector: …%s…\"", last, want)
 	}
 }
 
