@@ -210,18 +210,21 @@ func (c *conn) hello(lr *wire.LineReader, dec *wire.Decoder, m *wire.Message) bo
 		c.reject("collector store unavailable")
 		return false
 	}
+	// The slot first: a worker registered (and bound) here is welcomed,
+	// and its binding goes to the store with the next batch. A refused
+	// hello gives the slot back when its connection ends.
+	if !s.authenticate(c) {
+		s.count(kOverCapacity)
+		s.logBad("connection refused: too many connections", "remote", c.remote, "max_connections", s.cfg.MaxConnections)
+		c.reject(fmt.Sprintf("too many connections (max %d)", s.cfg.MaxConnections))
+		return false
+	}
 	w, prev, bound, err := s.register(h.WorkerID, h.Interface, storeHW, storeBinding, newCredentials(c.identity, h.Secret))
 	if err != nil {
 		s.count(kBinding)
 		s.logBad("hello for a worker_id bound to another worker refused; the worker keeps its id", "remote", c.remote,
 			"worker_id", h.WorkerID, "tls_identity", c.identity, "secret", h.Secret != "")
 		c.reject(err.Error())
-		return false
-	}
-	if !s.authenticate(c) {
-		s.count(kOverCapacity)
-		s.logBad("connection refused: too many connections", "remote", c.remote, "max_connections", s.cfg.MaxConnections)
-		c.reject(fmt.Sprintf("too many connections (max %d)", s.cfg.MaxConnections))
 		return false
 	}
 	c.w = w
