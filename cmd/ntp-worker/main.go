@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -118,6 +119,10 @@ func app() *cli.App {
 				Usage: "debug, info, warn or error", Action: oneOf("log-level", "debug", "info", "warn", "error")},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"NTP_LOG_FORMAT"},
 				Usage: "text or json", Action: oneOf("log-format", "text", "json")},
+			// A debugging aid for performance work, not an operator's
+			// setting: hidden from --help.
+			&cli.StringFlag{Name: "cpuprofile", EnvVars: []string{"NTP_CPUPROFILE"}, Hidden: true,
+				Usage: "write a CPU profile of the whole run to this file (go tool pprof reads it)"},
 		}, transportFlags()...),
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return fmt.Errorf("%w (see --help)", err)
@@ -177,6 +182,13 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if path := c.String("cpuprofile"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if len(tr.reload) > 0 {
@@ -184,4 +196,21 @@ func run(c *cli.Context) error {
 	}
 	_, err = w.Run(ctx)
 	return err
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
