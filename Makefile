@@ -12,7 +12,8 @@ GO ?= go
 BIN := bin
 
 # Fuzz targets run briefly inside make test: package:Target.
-FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/wire:FuzzRedact ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecode \
+FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/wire:FuzzRedact ./pkg/wire:FuzzAppendNumber ./pkg/wire:FuzzAppendIP \
+	./pkg/session:FuzzAppendTime ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecode \
 	./pkg/hll:FuzzMergeBinary ./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify
 FUZZ_TIME ?= 10s
 

@@ -135,7 +135,7 @@ func appendFloat(b []byte, key string, v float64, valid bool) []byte {
 	if !valid || math.IsNaN(v) || math.IsInf(v, 0) {
 		return append(b, "null"...)
 	}
-	return strconv.AppendFloat(b, v, 'f', -1, 64)
+	return appendNumber(b, v)
 }
 
 func appendAddr(b []byte, key string, a netip.Addr) []byte {
@@ -144,7 +144,7 @@ func appendAddr(b []byte, key string, a netip.Addr) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = a.AppendTo(b)
+	b = appendIP(b, a)
 	return append(b, '"')
 }
 
