@@ -43,6 +43,7 @@ package pairing
 import (
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"net/netip"
 	"time"
 
@@ -188,9 +189,15 @@ type Table struct {
 	head, tail int32 // age list: head is the oldest
 	n          int   // live entries
 
-	slots []uint32 // open addressing, linear probing; entry index+1, 0 = empty
-	mask  uint32
-	seed  maphash.Seed
+	// slots is the index: open addressing, linear probing. A slot holds
+	// entry index+1 in its low idxBits (0: empty) and the top bits of the
+	// entry's hash above them, so that a probe passes over other keys
+	// without touching their entries: at pool scale the entries are far
+	// beyond the CPU caches, and each touch is a cache miss.
+	slots   []uint32
+	mask    uint32
+	idxBits uint8
+	seed    maphash.Seed
 
 	latest int64 // latest capture time seen, Unix nanoseconds
 
@@ -217,6 +224,8 @@ func New(cfg Config, emit func(*session.Session)) *Table {
 		head:       nilIndex,
 		tail:       nilIndex,
 		seed:       maphash.MakeSeed(),
+		// Indexes+1 go up to MaxPending.
+		idxBits: uint8(bits.Len32(uint32(cfg.MaxPending))),
 	}
 	t.resize(slotsFor(min(cfg.MaxPending, chunkSize)))
 	return t
@@ -509,24 +518,36 @@ func (t *Table) matches(e *entry, k *key) bool {
 
 // lookup returns the slot and entry index of k, or nilIndex.
 func (t *Table) lookup(k *key, h uint32) (uint32, int32) {
+	tag := t.tag(h)
 	for s := h & t.mask; ; s = (s + 1) & t.mask {
 		v := t.slots[s]
 		if v == 0 {
 			return 0, nilIndex
 		}
-		i := int32(v - 1)
+		if v&^t.indexMask() != tag {
+			continue
+		}
+		i := t.index(v)
 		if e := t.at(i); e.hash == h && t.matches(e, k) {
 			return s, i
 		}
 	}
 }
 
+// tag returns the bits of h that a slot keeps above the entry index.
+func (t *Table) tag(h uint32) uint32 { return h &^ t.indexMask() }
+
+func (t *Table) indexMask() uint32 { return 1<<t.idxBits - 1 }
+
+// index returns the entry index held in the non-empty slot value v.
+func (t *Table) index(v uint32) int32 { return int32(v&t.indexMask()) - 1 }
+
 func (t *Table) insertSlot(h uint32, i int32) {
 	s := h & t.mask
 	for t.slots[s] != 0 {
 		s = (s + 1) & t.mask
 	}
-	t.slots[s] = uint32(i) + 1
+	t.slots[s] = t.tag(h) | uint32(i+1)
 }
 
 // alloc takes an entry from the free list, or grows the entry table.
@@ -560,7 +581,7 @@ func (t *Table) resize(n int) {
 func (t *Table) remove(i int32) {
 	h := t.at(i).hash
 	s := h & t.mask
-	for t.slots[s] != uint32(i)+1 {
+	for t.slots[s]&t.indexMask() != uint32(i+1) {
 		s = (s + 1) & t.mask
 	}
 	t.removeAt(s, i)
@@ -593,7 +614,7 @@ func (t *Table) removeAt(s uint32, i int32) {
 		if v == 0 {
 			break
 		}
-		home := t.at(int32(v-1)).hash & t.mask
+		home := t.at(t.index(v)).hash & t.mask
 		// The member at j may move into the hole only if its home slot is
 		// not cyclically within (hole, j].
 		if hole <= j {

@@ -405,9 +405,16 @@ func TestDropAtShutdown(t *testing.T) {
 
 // TestTableAgainstMap drives the table through growth, eviction, matches,
 // misses and expiry with random traffic and compares every outcome with a
-// plain map model.
+// plain map model. The sizes put the largest entry index+1 just below and
+// just at a power of two, where the index slots change how many bits they
+// keep for the hash tag.
 func TestTableAgainstMap(t *testing.T) {
-	const maxPending = 1000
+	for _, maxPending := range []int{1000, 1023, 1024} {
+		t.Run(fmt.Sprintf("max-pending=%d", maxPending), func(t *testing.T) { tableAgainstMap(t, maxPending) })
+	}
+}
+
+func tableAgainstMap(t *testing.T, maxPending int) {
 	const timeout = 100 * time.Millisecond
 	rng := rand.New(rand.NewPCG(1, 2))
 	type mkey struct {
