@@ -13,7 +13,7 @@ import (
 // newline included.
 func AppendSession(b []byte, seq uint64, s *session.Session) []byte {
 	b = append(b, `{"type":"session","seq":`...)
-	b = strconv.AppendUint(b, seq, 10)
+	b = appendDecimal(b, seq)
 	b = appendAddr(b, `,"client_ip":`, s.ClientIP)
 	b = appendUint(b, `,"client_port":`, uint64(s.ClientPort))
 	b = appendAddr(b, `,"server_ip":`, s.ServerIP)
@@ -123,11 +123,15 @@ func AppendStats(b []byte, st *Stats) []byte {
 }
 
 func appendUint(b []byte, key string, v uint64) []byte {
-	return strconv.AppendUint(append(b, key...), v, 10)
+	return appendDecimal(append(b, key...), v)
 }
 
 func appendInt(b []byte, key string, v int64) []byte {
-	return strconv.AppendInt(append(b, key...), v, 10)
+	b = append(b, key...)
+	if v < 0 {
+		return appendDecimal(append(b, '-'), uint64(-v))
+	}
+	return appendDecimal(b, uint64(v))
 }
 
 func appendFloat(b []byte, key string, v float64, valid bool) []byte {

@@ -85,17 +85,7 @@ func appendNumber(b []byte, v float64) []byte {
 		whole++
 		q = 0
 	}
-	var digits [26]byte
-	putDigits(digits[:n], q)
-	for n > 0 && digits[n-1] == '0' {
-		n--
-	}
-	b = appendSigned(b, neg, whole)
-	if n > 0 {
-		b = append(b, '.')
-		b = append(b, digits[:n]...)
-	}
-	return b
+	return appendFraction(appendSigned(b, neg, whole), q, n)
 }
 
 // maxFracBits is the most fractional bits the exact decimal route handles:
@@ -111,18 +101,7 @@ func appendNanos(b []byte, v float64) []byte {
 	if a < 1<<53/1e9 {
 		if n := math.Round(a * 1e9); n/1e9 == a {
 			ns := uint64(n)
-			b = appendSigned(b, v < 0, ns/1e9)
-			var digits [9]byte
-			putDigits(digits[:], ns%1e9)
-			k := len(digits)
-			for k > 0 && digits[k-1] == '0' {
-				k--
-			}
-			if k > 0 {
-				b = append(b, '.')
-				b = append(b, digits[:k]...)
-			}
-			return b
+			return appendFraction(appendSigned(b, v < 0, ns/1e9), ns%1e9, 9)
 		}
 	}
 	return strconv.AppendFloat(b, v, 'f', -1, 64)
@@ -132,7 +111,50 @@ func appendSigned(b []byte, neg bool, v uint64) []byte {
 	if neg {
 		b = append(b, '-')
 	}
-	return strconv.AppendUint(b, v, 10)
+	return appendDecimal(b, v)
+}
+
+// appendDecimal appends v in decimal. Unlike strconv.AppendUint it writes
+// the digits in place rather than through a scratch array.
+func appendDecimal(b []byte, v uint64) []byte {
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	// The number of digits from the bit length (1233/4096 ≈ log10(2)),
+	// corrected by one comparison.
+	n := bits.Len64(v) * 1233 >> 12
+	if n < len(pow10) && v >= pow10[n] {
+		n++
+	}
+	at := len(b)
+	b = extend(b, n)
+	putDigits(b[at:], v)
+	return b
+}
+
+// appendFraction appends the fraction q/10^n (q < 10^n) as "." and its
+// digits without trailing zeros, or nothing when q is 0.
+func appendFraction(b []byte, q uint64, n int) []byte {
+	if q == 0 {
+		return b
+	}
+	for q%10 == 0 {
+		q /= 10
+		n--
+	}
+	at := len(b)
+	b = extend(b, n+1)
+	b[at] = '.'
+	putDigits(b[at+1:], q)
+	return b
+}
+
+// extend returns b lengthened by n bytes, for the caller to fill.
+func extend(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b[:len(b)+n]
+	}
+	return append(b, make([]byte, n)...)
 }
 
 // putDigits writes v into dst as len(dst) decimal digits, zero-padded on

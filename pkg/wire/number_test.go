@@ -164,3 +164,34 @@ func BenchmarkAppendNumber(b *testing.B) {
 		})
 	}
 }
+
+func TestAppendDecimal(t *testing.T) {
+	check := func(v uint64) {
+		t.Helper()
+		if got, want := string(appendDecimal(nil, v)), strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("appendDecimal(%d) = %q, want %q", v, got, want)
+		}
+	}
+	check(math.MaxUint64)
+	for p := uint64(1); p <= 1e19; p *= 10 {
+		check(p - 1)
+		check(p)
+		check(p + 1)
+		if p == 1e19 {
+			break
+		}
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for range 100_000 {
+		check(r.Uint64() >> r.IntN(64))
+	}
+	for _, tt := range []struct {
+		q    uint64
+		n    int
+		want string
+	}{{0, 9, ""}, {5, 1, ".5"}, {500, 9, ".0000005"}, {123456789, 9, ".123456789"}, {10, 3, ".01"}} {
+		if got := string(appendFraction(nil, tt.q, tt.n)); got != tt.want {
+			t.Errorf("appendFraction(%d, %d) = %q, want %q", tt.q, tt.n, got, tt.want)
+		}
+	}
+}
