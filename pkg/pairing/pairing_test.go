@@ -636,3 +636,39 @@ func BenchmarkPending(b *testing.B) {
 		}
 	}
 }
+
+// poolTraffic is a public server's traffic: every request from another
+// client, one in ten never answered, the others answered at once.
+func poolTraffic(requests int) []Packet {
+	var pkts []Packet
+	for i := range requests {
+		c := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		tx := ntp.Time(uint64(i+1) << 20)
+		rq := &ntp.Packet{Version: 4, Mode: ntp.ModeClient, Length: 48, Transmit: tx}
+		pkts = append(pkts, Packet{Time: at(float64(i) / 1000), Src: c, SrcPort: 40000, Dst: server4, DstPort: 123, NTP: rq})
+		if i%10 == 9 {
+			continue
+		}
+		rs := &ntp.Packet{Version: 4, Mode: ntp.ModeServer, Stratum: 2, ReferenceID: [4]byte{203, 0, 113, 5}, Originate: tx, Receive: tx + 100, Transmit: tx + 200, Length: 48}
+		pkts = append(pkts, Packet{Time: at(float64(i)/1000 + 0.15), Src: server4, SrcPort: 123, Dst: c, DstPort: 40000, NTP: rs})
+	}
+	return pkts
+}
+
+// BenchmarkPairPoolScale pairs a million requests from a million clients
+// while the unanswered tenth waits out a timeout longer than the capture:
+// the table holds up to 100,000 requests, far beyond the CPU caches. One op
+// is one packet.
+func BenchmarkPairPoolScale(b *testing.B) {
+	pkts := poolTraffic(1_000_000)
+	tab := New(Config{Timeout: 2 * time.Second}, func(*session.Session) {})
+	span := pkts[len(pkts)-1].Time.Sub(pkts[0].Time) + time.Hour
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := pkts[i%len(pkts)]
+		p.Time = p.Time.Add(time.Duration(i/len(pkts)) * span)
+		tab.Add(&p)
+	}
+	b.ReportMetric(float64(tab.Counters().Pending), "pending")
+}
