@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
@@ -77,4 +78,73 @@ func TestSessionRoundTripRandom(t *testing.T) {
 			t.Fatalf("round trip of %s:\n got %+v\nwant %+v", line, m.Session, want)
 		}
 	}
+}
+
+// TestEncoderMatchesAppendSession: an Encoder writes every line exactly as
+// AppendSession does while the server's fields stay, change back and
+// forth, or change on every session.
+func TestEncoderMatchesAppendSession(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	servers := make([]session.Session, 3)
+	for i := range servers {
+		servers[i] = randomSession(r)
+		servers[i].Answered = true
+	}
+	var e Encoder
+	var got, want []byte
+	for i := range 100_000 {
+		s := randomSession(r)
+		if k := r.IntN(8); k < len(servers) { // mostly a known server's state
+			srv := &servers[k]
+			s.ServerIP, s.ServerPort, s.Interface = srv.ServerIP, srv.ServerPort, srv.Interface
+			if s.Answered {
+				s.Stratum, s.Precision, s.RootDelay, s.RootDispersion = srv.Stratum, srv.Precision, srv.RootDelay, srv.RootDispersion
+				s.ReferenceID, s.Leap, s.ReferenceTime = srv.ReferenceID, srv.Leap, srv.ReferenceTime
+			}
+		}
+		if r.IntN(50) == 0 {
+			s.Interface = "br-\"x\\"
+		}
+		if r.IntN(50) == 0 {
+			s.RootDelay = math.Copysign(0, -1)
+		}
+		got = e.AppendSession(got[:0], uint64(i+1), &s)
+		want = AppendSession(want[:0], uint64(i+1), &s)
+		if string(got) != string(want) {
+			t.Fatalf("session %d:\nEncoder       %s\nAppendSession %s", i, got, want)
+		}
+	}
+}
+
+// BenchmarkEncoder writes the lines of one server's sessions: the
+// pairing table's kind of values, the server's state unchanged.
+func BenchmarkEncoder(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	srv := randomSession(r)
+	ss := make([]session.Session, 1024)
+	for i := range ss {
+		s := randomSession(r)
+		s.ServerIP, s.ServerPort, s.Interface = srv.ServerIP, 123, "eth0"
+		s.Stratum, s.Precision, s.RootDelay, s.RootDispersion, s.ReferenceID = 2, -24, 0.00390625, 0.0078125, "192.0.2.250"
+		s.ReferenceTime = srv.ReceiveTime
+		ss[i] = s
+	}
+	buf := make([]byte, 0, 4096)
+	b.Run("Encoder", func(b *testing.B) {
+		var e Encoder
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			buf = e.AppendSession(buf[:0], uint64(i+1), &ss[i%len(ss)])
+			i++
+		}
+	})
+	b.Run("AppendSession", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			buf = AppendSession(buf[:0], uint64(i+1), &ss[i%len(ss)])
+			i++
+		}
+	})
 }
