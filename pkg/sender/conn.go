@@ -248,7 +248,7 @@ func (s *Sender) write(ctx context.Context, conn net.Conn, readerDone <-chan str
 		}
 		s.mu.Unlock()
 		for i := range n {
-			buf = wire.AppendSession(buf, wireStart+i, &s.batch[i])
+			buf = s.enc.AppendSession(buf, wireStart+i, &s.batch[i])
 		}
 		lines += n
 		if haveStats {

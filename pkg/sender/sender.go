@@ -69,6 +69,7 @@ type Sender struct {
 	// Used only by Run's goroutine.
 	batch []session.Session
 	buf   []byte
+	enc   wire.Encoder
 }
 
 // New returns a Sender for cfg with defaults filled in. It does not connect;
