@@ -20,11 +20,19 @@ import (
 // closes it. It is not connected, so ICMP errors from the peer are not
 // reported as read errors.
 func (h *Host) ListenUDP(laddr netip.AddrPort) (*net.UDPConn, error) {
-	type result struct {
-		c   *net.UDPConn
-		err error
-	}
-	res := make(chan result, 1)
+	var c *net.UDPConn
+	err := h.inNamespace(func() (err error) {
+		c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(laddr))
+		return err
+	})
+	return c, err
+}
+
+// inNamespace runs fn on an OS thread that is inside the host's network
+// namespace for the duration of the call, so that the sockets fn opens
+// belong to that namespace for their whole life.
+func (h *Host) inNamespace(fn func() error) error {
+	res := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		// The thread goes back to its own namespace before it is
@@ -33,28 +41,27 @@ func (h *Host) ListenUDP(laddr netip.AddrPort) (*net.UDPConn, error) {
 		// runs in the test's namespace by accident.
 		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
 		if err != nil {
-			res <- result{err: fmt.Errorf("open own namespace: %w", err)}
+			res <- fmt.Errorf("open own namespace: %w", err)
 			return
 		}
 		defer self.Close()
 		f, err := os.Open("/run/netns/" + h.NS)
 		if err != nil {
-			res <- result{err: fmt.Errorf("open namespace %s: %w", h.NS, err)}
+			res <- fmt.Errorf("open namespace %s: %w", h.NS, err)
 			return
 		}
 		defer f.Close()
 		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			res <- result{err: fmt.Errorf("enter namespace %s: %w", h.NS, err)}
+			res <- fmt.Errorf("enter namespace %s: %w", h.NS, err)
 			return
 		}
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(laddr))
+		err = fn()
 		if unix.Setns(int(self.Fd()), unix.CLONE_NEWNET) == nil {
 			runtime.UnlockOSThread()
 		}
-		res <- result{c, err}
+		res <- err
 	}()
-	r := <-res
-	return r.c, r.err
+	return <-res
 }
 
 // SendUDP sends payload from the host's own address of dst's family (and
