@@ -70,6 +70,12 @@ type Config struct {
 	// mode (libpcap's and tcpdump's default) is what a mirror port or a
 	// bridge needs to see traffic that is not addressed to the host.
 	NoPromisc bool
+	// Engine reads a live capture: libpcap or the ring read in Go
+	// (afpacket.go). BufferSize is the ring's size with either.
+	Engine Engine
+	// BlockSize is the afpacket engine's TPACKET_V3 block size, a
+	// multiple of the page size. (libpcap picks its own, 256 KiB.)
+	BlockSize int
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -86,6 +92,12 @@ func (c Config) withDefaults() Config {
 	if c.ReadTimeout <= 0 {
 		c.ReadTimeout = DefaultReadTimeout
 	}
+	if c.Engine == "" {
+		c.Engine = DefaultEngine
+	}
+	if c.BlockSize <= 0 {
+		c.BlockSize = DefaultBlockSize
+	}
 	return c
 }
 
@@ -101,31 +113,45 @@ func Filter(port uint16) string {
 type Source struct {
 	h    *pcap.Handle
 	file *savefile // reads a classic pcap file in place of h when set
+	af   *afReader // reads a live capture in place of h when set
 	link frame.LinkType
 	live bool
 	name string
+	// engine is what reads a live capture.
+	engine Engine
 
 	closeOnce sync.Once
 	mu        sync.Mutex // guards the fields below and orders Stats with Close
 	closed    bool
-	last      [3]uint32 // libpcap's 32-bit counters at the previous Stats
+	last      [3]uint32 // the kernel's 32-bit counters at the previous Stats
 	total     Stats     // the counters widened to 64 bits
 }
 
-// Stats are libpcap's running totals for a live capture.
+// Stats are the kernel's running totals for a live capture, as libpcap
+// reports them (the afpacket engine reports the same two counters of the
+// same socket statistics, and no interface drops).
 type Stats struct {
 	Received         uint64 // ps_recv: packets that passed the filter, dropped ones included
 	Dropped          uint64 // ps_drop: dropped because the buffer was full
 	InterfaceDropped uint64 // ps_ifdrop: dropped by the interface or driver
 }
 
-// OpenLive starts capturing on the interface named iface.
+// OpenLive starts capturing on the interface named iface with cfg.Engine.
 func OpenLive(iface string, cfg Config) (*Source, error) {
 	cfg = cfg.withDefaults()
 	if iface != "any" {
 		if _, err := net.InterfaceByName(iface); err != nil {
 			return nil, fmt.Errorf("capture on %q: %w (list them with `ip link`)", iface, ErrNoInterface)
 		}
+	}
+	switch cfg.Engine {
+	case EngineAFPacket:
+		if iface != "any" && ethernetLike(iface) {
+			return openAFPacket(iface, cfg)
+		}
+	case EnginePcap:
+	default:
+		return nil, fmt.Errorf("capture on %q: unknown capture engine %q", iface, cfg.Engine)
 	}
 	in, err := pcap.NewInactiveHandle(iface)
 	if err != nil {
@@ -146,7 +172,7 @@ func OpenLive(iface string, cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, liveError(iface, err)
 	}
-	s := &Source{h: h, link: frame.LinkType(h.LinkType()), live: true, name: iface}
+	s := &Source{h: h, link: frame.LinkType(h.LinkType()), live: true, name: iface, engine: EnginePcap}
 	if _, err := s.setFilter(cfg.Port); err != nil {
 		h.Close()
 		return nil, err
@@ -217,6 +243,9 @@ func (s *Source) setFilter(port uint16) (string, error) {
 // LinkType returns the capture's link-layer type.
 func (s *Source) LinkType() frame.LinkType { return s.link }
 
+// Engine returns the engine that reads a live capture, "" for a file.
+func (s *Source) Engine() Engine { return s.engine }
+
 // Live reports whether the source is an interface rather than a file.
 func (s *Source) Live() bool { return s.live }
 
@@ -224,9 +253,13 @@ func (s *Source) Live() bool { return s.live }
 // valid until the next call. It returns ErrTimeout when no packet came
 // within the read timeout and io.EOF at the end of a file or after Close.
 func (s *Source) Next() (data []byte, ts time.Time, err error) {
-	if s.file != nil {
-		data, ts, err = s.file.next()
-		if err != nil && err != io.EOF {
+	if s.file != nil || s.af != nil {
+		if s.file != nil {
+			data, ts, err = s.file.next()
+		} else {
+			data, ts, err = s.af.next()
+		}
+		if err != nil && err != io.EOF && err != ErrTimeout {
 			err = fmt.Errorf("capture on %q: %w", s.name, err)
 		}
 		return data, ts, err
@@ -257,16 +290,28 @@ func (s *Source) Stats() (Stats, error) {
 	if s.closed {
 		return s.total, nil
 	}
-	st, err := s.h.Stats()
+	now, err := s.counters()
 	if err != nil {
 		return s.total, fmt.Errorf("capture on %q: stats: %w", s.name, err)
 	}
-	now := [3]uint32{uint32(st.PacketsReceived), uint32(st.PacketsDropped), uint32(st.PacketsIfDropped)}
 	s.total.Received += uint64(now[0] - s.last[0])
 	s.total.Dropped += uint64(now[1] - s.last[1])
 	s.total.InterfaceDropped += uint64(now[2] - s.last[2])
 	s.last = now
 	return s.total, nil
+}
+
+// counters returns the engine's running totals: received, dropped and
+// dropped by the interface, in 32 bits.
+func (s *Source) counters() ([3]uint32, error) {
+	if s.af != nil {
+		return s.af.counters()
+	}
+	st, err := s.h.Stats()
+	if err != nil {
+		return [3]uint32{}, err
+	}
+	return [3]uint32{uint32(st.PacketsReceived), uint32(st.PacketsDropped), uint32(st.PacketsIfDropped)}, nil
 }
 
 // Close stops the capture. It waits at most one read timeout for a read in
@@ -278,10 +323,13 @@ func (s *Source) Close() {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
-		if s.file != nil {
+		switch {
+		case s.file != nil:
 			s.file.close()
-			return
+		case s.af != nil:
+			s.af.close()
+		default:
+			s.h.Close()
 		}
-		s.h.Close()
 	})
 }

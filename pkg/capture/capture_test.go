@@ -136,15 +136,67 @@ func TestFilterExpression(t *testing.T) {
 	}
 }
 
-// TestLiveQuietClose: a reader waiting on an interface that carries no
-// traffic at all is released by Close, which itself returns.
-func TestLiveQuietClose(t *testing.T) {
+// withEngines runs test once with each live capture engine, as subtests.
+func withEngines(t *testing.T, test func(t *testing.T, engine Engine)) {
 	testnet.Require(t)
+	for _, engine := range []Engine{EnginePcap, EngineAFPacket} {
+		t.Run(string(engine), func(t *testing.T) { test(t, engine) })
+	}
+}
+
+// openTwoHosts makes hosts a and b on a bridge and captures on a's port.
+func openTwoHosts(t *testing.T, engine Engine) (s *Source, a, b *testnet.Host) {
+	t.Helper()
 	n := testnet.New(t)
-	h := n.AddHost("quiet")
-	s, err := OpenLive(h.Peer, Config{})
+	a, b = n.AddHost("a"), n.AddHost("b")
+	s, err := OpenLive(a.Peer, Config{ReadTimeout: 50 * time.Millisecond, Engine: engine})
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if s.LinkType() != frame.LinkEthernet || s.Engine() != engine {
+		t.Fatalf("link type %v, engine %q", s.LinkType(), s.Engine())
+	}
+	return s, a, b
+}
+
+// readFrames decodes captured packets until want have been read or five
+// seconds passed, handing each to check, and returns how many it read.
+func readFrames(t *testing.T, s *Source, want int, check func(i int, f *frame.Frame)) int {
+	t.Helper()
+	got := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for got < want && time.Now().Before(deadline) {
+		data, _, err := s.Next()
+		if errors.Is(err, ErrTimeout) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f frame.Frame
+		if err := frame.Decode(s.LinkType(), data, &f); err != nil {
+			t.Fatal(err)
+		}
+		check(got, &f)
+		got++
+	}
+	return got
+}
+
+// TestLiveQuietClose: a reader waiting on an interface that carries no
+// traffic at all is released by Close, which itself returns.
+func TestLiveQuietClose(t *testing.T) { withEngines(t, liveQuietClose) }
+
+func liveQuietClose(t *testing.T, engine Engine) {
+	n := testnet.New(t)
+	h := n.AddHost("quiet")
+	s, err := OpenLive(h.Peer, Config{Engine: engine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Engine() != engine {
+		t.Fatalf("engine %q, want %q", s.Engine(), engine)
 	}
 	readerDone := make(chan error, 1)
 	go func() {
@@ -183,20 +235,11 @@ func TestLiveQuietClose(t *testing.T) {
 }
 
 // TestLiveCaptureStats captures hand-made NTP packets on a bridge port and
-// checks what libpcap counts.
-func TestLiveCaptureStats(t *testing.T) {
-	testnet.Require(t)
-	n := testnet.New(t)
-	a := n.AddHost("a")
-	b := n.AddHost("b")
-	s, err := OpenLive(a.Peer, Config{ReadTimeout: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if s.LinkType() != frame.LinkEthernet {
-		t.Fatalf("link type %v", s.LinkType())
-	}
+// checks what the kernel counts, with each engine.
+func TestLiveCaptureStats(t *testing.T) { withEngines(t, liveCaptureStats) }
+
+func liveCaptureStats(t *testing.T, engine Engine) {
+	s, a, b := openTwoHosts(t, engine)
 	const sent = 10
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -216,25 +259,11 @@ func TestLiveCaptureStats(t *testing.T) {
 		b.SendUDP(q, netip.AddrPortFrom(dst, 9999), []byte("x"), 0)
 		qc()
 	}
-	got := 0
-	deadline := time.Now().Add(5 * time.Second)
-	for got < sent && time.Now().Before(deadline) {
-		data, _, err := s.Next()
-		if errors.Is(err, ErrTimeout) {
-			continue
+	got := readFrames(t, s, sent, func(i int, f *frame.Frame) {
+		if f.DstPort != 123 || f.SrcPort != uint16(30000+i) {
+			t.Fatalf("packet %d: %v:%d → %v:%d", i, f.Src, f.SrcPort, f.Dst, f.DstPort)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var f frame.Frame
-		if err := frame.Decode(s.LinkType(), data, &f); err != nil {
-			t.Fatal(err)
-		}
-		if f.DstPort != 123 || f.SrcPort != uint16(30000+got) {
-			t.Fatalf("packet %d: %v:%d → %v:%d", got, f.Src, f.SrcPort, f.Dst, f.DstPort)
-		}
-		got++
-	}
+	})
 	if got != sent {
 		t.Fatalf("captured %d of %d requests", got, sent)
 	}
@@ -282,5 +311,33 @@ func TestFileTimestamps(t *testing.T) {
 	_, ts, err := s.Next()
 	if err != nil || !ts.Equal(want) {
 		t.Fatalf("timestamp %v (%v), want %v", ts, err, want)
+	}
+}
+
+// TestLiveVLAN: requests tagged with an 802.1Q VLAN pass the filter and
+// reach the decoder with their tag, with each engine (the kernel moves the
+// tag out of the frame into the packet's metadata; libpcap and the
+// afpacket engine put it back).
+func TestLiveVLAN(t *testing.T) { withEngines(t, liveVLAN) }
+
+func liveVLAN(t *testing.T, engine Engine) {
+	s, a, b := openTwoHosts(t, engine)
+	// Tagged frames from b, flooded by the bridge to a's port, where the
+	// capture sees them leave the bridge.
+	const vid, sent = 7, 5
+	var frames [][]byte
+	for i := range sent {
+		frames = append(frames, pcapgen.AppendFrame(nil, frame.LinkEthernet, vid, b.V4, uint16(30000+i), a.V4, 123, testnet.NTPRequest(4, 3, time.Now())))
+	}
+	if err := b.SendFrames(frames); err != nil {
+		t.Fatal(err)
+	}
+	got := readFrames(t, s, sent, func(i int, f *frame.Frame) {
+		if f.VLAN != vid || f.Src != b.V4 || f.SrcPort != uint16(30000+i) || f.Dst != a.V4 || f.DstPort != 123 {
+			t.Fatalf("packet %d: VLAN %d, %v:%d → %v:%d", i, f.VLAN, f.Src, f.SrcPort, f.Dst, f.DstPort)
+		}
+	})
+	if got != sent {
+		t.Fatalf("captured %d of %d tagged requests", got, sent)
 	}
 }
