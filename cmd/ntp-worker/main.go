@@ -72,6 +72,19 @@ func intIn(name string, lo, hi int) func(*cli.Context, int) error {
 	}
 }
 
+func blockSize(c *cli.Context, v int) error {
+	if err := intIn("block-size", 4096, 64<<20)(c, v); err != nil {
+		return err
+	}
+	if v%4096 != 0 {
+		return fmt.Errorf("--block-size %d: must be a multiple of 4096 (the page size)", v)
+	}
+	if v > c.Int("buffer-size") {
+		return fmt.Errorf("--block-size %d: must not exceed --buffer-size %d", v, c.Int("buffer-size"))
+	}
+	return nil
+}
+
 func oneOf(name string, values ...string) func(*cli.Context, string) error {
 	return func(_ *cli.Context, v string) error {
 		for _, ok := range values {
@@ -105,7 +118,12 @@ func app() *cli.App {
 			&cli.IntFlag{Name: "snaplen", Value: capture.DefaultSnaplen, EnvVars: []string{"NTP_SNAPLEN"},
 				Usage: "bytes captured per packet", Action: intIn("snaplen", 64, 65535)},
 			&cli.IntFlag{Name: "buffer-size", Value: capture.DefaultBufferSize, EnvVars: []string{"NTP_BUFFER_SIZE"},
-				Usage: "kernel capture buffer in bytes", Action: intIn("buffer-size", 64<<10, 1<<30)},
+				Usage: "kernel capture buffer (the TPACKET_V3 ring) in bytes", Action: intIn("buffer-size", 64<<10, 1<<30)},
+			&cli.StringFlag{Name: "capture-engine", Value: string(capture.DefaultEngine), EnvVars: []string{"NTP_CAPTURE_ENGINE"},
+				Usage:  "how a live capture reads the kernel's ring: afpacket (in Go, Ethernet interfaces) or pcap (libpcap, any interface)",
+				Action: oneOf("capture-engine", string(capture.EngineAFPacket), string(capture.EnginePcap))},
+			&cli.IntFlag{Name: "block-size", Value: capture.DefaultBlockSize, EnvVars: []string{"NTP_BLOCK_SIZE"},
+				Usage: "afpacket engine: TPACKET_V3 block size in bytes, a multiple of 4096; the ring is --buffer-size bytes of such blocks, at least two", Action: blockSize},
 			&cli.IntFlag{Name: "max-pending", Value: pairing.DefaultMaxPending, EnvVars: []string{"NTP_MAX_PENDING"},
 				Usage:  "most requests waiting for a response; beyond it the oldest is evicted and counted",
 				Action: intIn("max-pending", 1, 100_000_000)},
@@ -140,6 +158,7 @@ func run(c *cli.Context) error {
 		return err
 	}
 	timeout, _ := seconds(c.String("timeout"))
+	engine, _ := capture.ParseEngine(c.String("capture-engine"))
 	statsInterval, _ := seconds(c.String("stats-interval"))
 	pcapFile := c.String("pcap-file")
 	iface := c.String("interface")
@@ -176,6 +195,8 @@ func run(c *cli.Context) error {
 		MaxPending:    c.Int("max-pending"),
 		Snaplen:       c.Int("snaplen"),
 		BufferSize:    c.Int("buffer-size"),
+		Engine:        engine,
+		BlockSize:     c.Int("block-size"),
 		StatsInterval: statsInterval,
 		Logger:        log,
 	}, snd)

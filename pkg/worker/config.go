@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
 	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	MaxPending int
 	Snaplen    int
 	BufferSize int
+	// Engine and BlockSize choose how a live capture reads the kernel's
+	// ring (see package capture); zero values take its defaults.
+	Engine    capture.Engine
+	BlockSize int
 
 	// StatsInterval is how often a stats line goes to the collector;
 	// default DefaultStatsInterval.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ntp"
 	"github.com/ntp-monitor/ntp-monitor/pkg/sender"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
@@ -14,11 +15,18 @@ import (
 
 // TestLiveCapture captures real traffic in network namespaces: chronyd
 // serves, hand-made requests, chronyd -Q and ntpdig query it, and the
-// worker captures on the server's bridge port. Every hand-made exchange is
-// checked field by field against the bytes sent and received; the real
-// clients are checked against chronyd's own client log.
+// worker captures on the server's bridge port, with each capture engine.
+// Every hand-made exchange is checked field by field against the bytes
+// sent and received; the real clients are checked against chronyd's own
+// client log.
 func TestLiveCapture(t *testing.T) {
 	testnet.Require(t)
+	for _, engine := range []capture.Engine{capture.EnginePcap, capture.EngineAFPacket} {
+		t.Run(string(engine), func(t *testing.T) { liveCapture(t, engine) })
+	}
+}
+
+func liveCapture(t *testing.T, engine capture.Engine) {
 	n := testnet.New(t)
 	srv := n.AddHost("srv")
 	cli := n.AddHost("cli")
@@ -27,9 +35,12 @@ func TestLiveCapture(t *testing.T) {
 
 	c := newCollector(t)
 	snd := sender.New(sender.Config{Addr: c.addr(), Interface: srv.Peer, MinBackoff: 10 * time.Millisecond})
-	w, err := New(Config{Interface: srv.Peer, Timeout: 500 * time.Millisecond, StatsInterval: 200 * time.Millisecond, Logger: testLogger(t)}, snd)
+	w, err := New(Config{Interface: srv.Peer, Engine: engine, Timeout: 500 * time.Millisecond, StatsInterval: 200 * time.Millisecond, Logger: testLogger(t)}, snd)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := w.src.Engine(); got != engine {
+		t.Fatalf("capture engine %q, want %q", got, engine)
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -47,7 +47,7 @@ func New(cfg Config, snd *sender.Sender) (*Worker, error) {
 	if cfg.Interface == "" {
 		return nil, errors.New("no interface: name one with --interface, or read a capture with --pcap-file")
 	}
-	ccfg := capture.Config{Port: cfg.Port, Snaplen: cfg.Snaplen, BufferSize: cfg.BufferSize}
+	ccfg := capture.Config{Port: cfg.Port, Snaplen: cfg.Snaplen, BufferSize: cfg.BufferSize, Engine: cfg.Engine, BlockSize: cfg.BlockSize}
 	var (
 		src *capture.Source
 		err error
@@ -136,7 +136,7 @@ func (w *Worker) Run(ctx context.Context) (Summary, error) {
 		}
 	}()
 
-	w.log.Info("capture started", "source", w.source(), "link_type", w.src.LinkType().String(), "port", w.cfg.Port)
+	w.log.Info("capture started", "source", w.source(), "engine", w.src.Engine(), "link_type", w.src.LinkType().String(), "port", w.cfg.Port)
 	capErr := w.loop(ctx, senderDone, &senderErr)
 	w.src.Close()
 
