@@ -17,7 +17,7 @@ FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/wire:FuzzRedact ./pkg/wire:FuzzAppen
 	./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify ./pkg/capture:FuzzSavefile
 FUZZ_TIME ?= 10s
 
-.PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-collector bench-api run demo screenshots install uninstall clean
+.PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-capture bench-collector bench-api run demo screenshots install uninstall clean
 
 all: build
 
@@ -59,13 +59,18 @@ fuzz:
 e2e: build
 	@if [ -x scripts/e2e.sh ]; then scripts/e2e.sh; else echo "e2e: scripts/e2e.sh not present"; fi
 
-bench: deps build bench-go bench-worker bench-collector bench-api
+bench: deps build bench-go bench-worker bench-capture bench-collector bench-api
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/... | tee bench-go.txt
 
 bench-worker: build
 	@scripts/bench-worker.sh
+
+# Live capture at fixed rates on a veth between two network namespaces
+# (root only; skipped with a message otherwise).
+bench-capture: build
+	@scripts/bench-capture.sh
 
 bench-collector: build
 	@scripts/bench-collector.sh

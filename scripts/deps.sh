@@ -31,7 +31,7 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 
 want=(libpcap-dev gcc make iproute2 curl ca-certificates)
 if [ "$mode" = test ]; then
-	want+=(chrony ntpsec-ntpdig ntpsec-ntpdate tshark tcpdump python3-ntp procps util-linux sqlite3)
+	want+=(chrony ntpsec-ntpdig ntpsec-ntpdate tshark tcpdump tcpreplay python3-ntp procps util-linux sqlite3)
 	# pkg/testkit/pgtest and pkg/testkit/browser. Chromium renders text
 	# in screenshots with the fonts installed: DejaVu, and Liberation
 	# for pages that ask for Arial, Helvetica or Times.
