@@ -134,9 +134,12 @@ func (c *Client) AvgProcessing() (float64, bool) { return ratio(c.ProcessingSum,
 // sessions.
 func (c *Client) AvgTotal() (float64, bool) { return ratio(c.TotalSum, c.AnsweredCount) }
 
-// AnswerRatio is answered requests over all requests.
+// AnswerRatio is the share of requests that got a real answer: answered
+// requests less those answered with a Kiss-o'-Death, over all requests. A
+// KoD is the server refusing the client, so a client answered only with
+// KoD has a ratio of 0, although its answered_count counts those replies.
 func (c *Client) AnswerRatio() (float64, bool) {
-	return ratio(float64(c.AnsweredCount), c.Requests())
+	return ratio(float64(c.AnsweredCount-c.KoDCount), c.Requests())
 }
 
 // AvgRequestInterval is the mean time between the client's requests: the
