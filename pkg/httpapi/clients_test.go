@@ -296,6 +296,14 @@ func TestSearch(t *testing.T) {
 		{"all of ::/0", map[string]any{"cidrs": []string{"::/0"}}, nil, 51},
 		{"search_ip", map[string]any{"search_ip": "192.0.2."}, []string{"192.0.2.1@eth0", "192.0.2.2@eth0"}, 0},
 		{"no filters", nil, nil, 51},
+		// The seed's spellings: one address, one interface.
+		{"interface_name", map[string]any{"interface_name": "eth1"}, []string{"198.51.100.7@eth1", "2001:db8::2:1@eth1"}, 0},
+		{"client_ip", map[string]any{"client_ip": "2001:DB8::1"}, []string{"2001:db8::1@eth0", "2001:db8::1@" + weirdIface}, 0},
+		{"client_ip and client_ips", map[string]any{"client_ip": "192.0.2.1", "client_ips": []string{"192.0.2.2"}},
+			[]string{"192.0.2.1@eth0", "192.0.2.2@eth0"}, 0},
+		{"interface_name and interface_names", map[string]any{"interface_name": "eth1", "interface_names": []string{weirdIface}},
+			[]string{"198.51.100.7@eth1", "2001:db8::2:1@eth1", "2001:db8::1@" + weirdIface}, 0},
+		{"client_ip on interface_name", map[string]any{"client_ip": "2001:db8::1", "interface_name": "eth0"}, []string{"2001:db8::1@eth0"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -236,10 +236,16 @@ func parseSort(byField, orderField, by, order string, mk func(string, string, ..
 }
 
 // filtersBody is the "filters" object of search and export.
+//
+// client_ip and interface_name are the seed's spellings of one address
+// and one interface: each adds its value to the list of the plural field,
+// so either spelling, or both, select the same way.
 type filtersBody struct {
 	ClientIPs      []string     `json:"client_ips"`
+	ClientIP       *string      `json:"client_ip"`
 	SearchIP       *string      `json:"search_ip"`
 	InterfaceNames []string     `json:"interface_names"`
+	InterfaceName  *string      `json:"interface_name"`
 	CIDRs          []string     `json:"cidrs"`
 	NTPVersions    []int        `json:"ntp_versions"`
 	Stratum        *stratumBody `json:"stratum"`
@@ -275,6 +281,13 @@ func (b *filtersBody) filter(prefix string) (store.ClientFilter, error) {
 		}
 		f.IPs = append(f.IPs, a)
 	}
+	if b.ClientIP != nil {
+		a, ok := parseAddr(*b.ClientIP)
+		if !ok {
+			return f, bodyErr(name("client_ip"), "%q is not an IP address", *b.ClientIP)
+		}
+		f.IPs = append(f.IPs, a)
+	}
 	if b.SearchIP != nil {
 		s, err := checkIPSearch(name("search_ip"), *b.SearchIP, bodyErr)
 		if err != nil {
@@ -287,6 +300,12 @@ func (b *filtersBody) filter(prefix string) (store.ClientFilter, error) {
 			return f, err
 		}
 		f.Interfaces = append(f.Interfaces, s)
+	}
+	if b.InterfaceName != nil {
+		if err := checkInterfaceName(name("interface_name"), *b.InterfaceName, bodyErr); err != nil {
+			return f, err
+		}
+		f.Interfaces = append(f.Interfaces, *b.InterfaceName)
 	}
 	for i, s := range b.CIDRs {
 		p, err := parsePrefix(fmt.Sprintf("%s[%d]", name("cidrs"), i), s, bodyErr)
