@@ -117,8 +117,10 @@ func TestSelectFiltersAndLimit(t *testing.T) {
 		// Pages of one row: paging goes on until the limit.
 		{"limit over pages", Query{Limit: 3, Order: mustOrder(t, "address", "")}, a + " " + c + " " + d, ""},
 		// An order sorted here over the 2 most recent clients (A, C) of 4.
-		{"scan bounded", Query{Limit: 1, Scan: 2, Order: mustOrder(t, "interval", "")}, c,
-			"the API cannot sort by interval yet: these are the 2 most recently seen of 4 matching clients, sorted here"},
+		{"scan bounded", Query{Limit: 1, Scan: 2, Order: mustOrder(t, "kod", "")}, c,
+			"the API cannot sort by kod yet: these are the 2 most recently seen of 4 matching clients, sorted here"},
+		// An order the API sorts is over every matching client, whatever Scan says.
+		{"API order, scan ignored", Query{Limit: 1, Scan: 2, Order: mustOrder(t, "interval", "")}, c, ""},
 		{"no match", Query{CIDR: "203.0.113.0/24", Order: mustOrder(t, "interval", "")}, "", ""},
 	}
 	for _, tc := range tests {
@@ -147,8 +149,10 @@ func TestParseOrder(t *testing.T) {
 		{"requests", "", "session_count", true, ""},
 		{"requests", "asc", "session_count", false, ""},
 		{"address", "", "client_ip", false, ""},
-		{"interval", "", "", false, ""},
-		{"interval", "desc", "", true, ""},
+		{"interval", "", "interval", false, ""},
+		{"interval", "desc", "interval", true, ""},
+		{"processing", "", "processing", true, ""},
+		{"kod", "", "", true, ""},
 		{"sessions", "", "", false, `--sort "sessions": want one of last_seen, first_seen, requests`},
 		{"requests", "up", "", false, `--order "up": want asc or desc`},
 	}
@@ -242,7 +246,7 @@ func TestTablesGolden(t *testing.T) {
 
 func TestWriteJSON(t *testing.T) {
 	cl := api(t)
-	for _, tc := range []struct{ sort, apiSortBy string }{{"requests", "session_count"}, {"interval", ""}} {
+	for _, tc := range []struct{ sort, apiSortBy string }{{"requests", "session_count"}, {"interval", "interval"}, {"kod", ""}} {
 		o := mustOrder(t, tc.sort, "")
 		res, err := Select(context.Background(), cl, Query{Order: o, Limit: 2})
 		if err != nil {

@@ -28,8 +28,8 @@ type sortKey struct {
 	about   string
 }
 
-// sortKeys are the accepted orders. To map one the API starts to offer (it
-// is about to gain interval and processing), set its api field.
+// sortKeys are the accepted orders. To map one the API starts to offer,
+// set its api field.
 var sortKeys = []sortKey{
 	{"last_seen", "last_seen", true, byInt(func(c *apiclient.ClientRow) int64 { return c.LastSeen.UnixNano() }), nil, "most recently seen first"},
 	{"first_seen", "first_seen", true, byInt(func(c *apiclient.ClientRow) int64 { return c.FirstSeen.UnixNano() }), nil, "newest clients first"},
@@ -37,8 +37,8 @@ var sortKeys = []sortKey{
 	{"unanswered", "unanswered", true, byInt(func(c *apiclient.ClientRow) int64 { return c.UnansweredCount }), nil, "most unanswered requests first"},
 	{"address", "client_ip", false, byAddress, nil, "numerically"},
 	{"latency", "latency", true, byFloat(func(c *apiclient.ClientRow) *float64 { return c.AvgLatency }), isNil(func(c *apiclient.ClientRow) *float64 { return c.AvgLatency }), "highest mean T2−T1 first"},
-	{"interval", "", false, byFloat(func(c *apiclient.ClientRow) *float64 { return c.AvgRequestInterval }), isNil(func(c *apiclient.ClientRow) *float64 { return c.AvgRequestInterval }), "shortest mean request interval first"},
-	{"processing", "", true, byFloat(func(c *apiclient.ClientRow) *float64 { return c.AvgProcessing }), isNil(func(c *apiclient.ClientRow) *float64 { return c.AvgProcessing }), "slowest mean T3−T2 first"},
+	{"interval", "interval", false, byFloat(func(c *apiclient.ClientRow) *float64 { return c.AvgRequestInterval }), isNil(func(c *apiclient.ClientRow) *float64 { return c.AvgRequestInterval }), "shortest mean request interval first"},
+	{"processing", "processing", true, byFloat(func(c *apiclient.ClientRow) *float64 { return c.AvgProcessing }), isNil(func(c *apiclient.ClientRow) *float64 { return c.AvgProcessing }), "slowest mean T3−T2 first"},
 	{"kod", "", true, byInt(func(c *apiclient.ClientRow) int64 { return c.KoDCount }), nil, "most Kiss-o'-Death answers first"},
 }
 

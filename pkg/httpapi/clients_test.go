@@ -98,6 +98,13 @@ func TestListFilters(t *testing.T) {
 		{query: "interface_name=eth0&ntp_version=4&cidr=192.0.2.0/24", want: []string{"192.0.2.1@eth0"}},
 		{query: "interface_name=eth1&search_ip=2001", want: []string{"2001:db8::2:1@eth1"}},
 		{query: "interface_name=nope", want: []string{}},
+		// Mean request interval: 192.0.2.1 asks every 10 s, 198.51.100.7
+		// every second; the others sent one request and have none.
+		{query: "max_interval=1", want: []string{"198.51.100.7@eth1"}},
+		{query: "max_interval=9.999", want: []string{"198.51.100.7@eth1"}},
+		{query: "max_interval=10", want: []string{"192.0.2.1@eth0", "198.51.100.7@eth1"}},
+		{query: "max_interval=0.5", want: []string{}},
+		{query: "max_interval=86400&interface_name=eth0", want: []string{"192.0.2.1@eth0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -160,18 +167,24 @@ func TestListSort(t *testing.T) {
 		checkOrder("first_seen "+order, get("sort_by=first_seen&sort_order="+order), tsKey("first_seen_timestamp"), desc)
 		checkOrder("session_count "+order, get("sort_by=session_count&sort_order="+order), num("session_count"), desc)
 		checkOrder("unanswered "+order, get("sort_by=unanswered&sort_order="+order), num("unanswered_count"), desc)
-		// latency: clients without one come last in both directions.
-		rows := get("sort_by=latency&sort_order=" + order)
-		n := 0
-		for n < len(rows) && rows[n]["avg_latency_seconds"] != nil {
-			n++
-		}
-		for _, r := range rows[n:] {
-			if r["avg_latency_seconds"] != nil {
-				t.Errorf("latency %s: a client with latency after one without", order)
+		// Means: clients without one come last in both directions.
+		for sortBy, col := range map[string]string{"latency": "avg_latency_seconds",
+			"processing": "avg_processing_seconds", "interval": "avg_request_interval_seconds"} {
+			rows := get("sort_by=" + sortBy + "&sort_order=" + order)
+			n := 0
+			for n < len(rows) && rows[n][col] != nil {
+				n++
+			}
+			for _, r := range rows[n:] {
+				if r[col] != nil {
+					t.Errorf("%s %s: a client with %s after one without", sortBy, order, col)
+				}
+			}
+			checkOrder(sortBy+" "+order, rows[:n], num(col), desc)
+			if n < 2 || n == len(rows) {
+				t.Errorf("%s %s: %d of %d rows have %s; the fixture should give both kinds", sortBy, order, n, len(rows), col)
 			}
 		}
-		checkOrder("latency "+order, rows[:n], num("avg_latency_seconds"), desc)
 	}
 	// Default: newest first.
 	checkOrder("default", get(""), tsKey("last_seen_timestamp"), true)
@@ -304,6 +317,8 @@ func TestSearch(t *testing.T) {
 		{"interface_name and interface_names", map[string]any{"interface_name": "eth1", "interface_names": []string{weirdIface}},
 			[]string{"198.51.100.7@eth1", "2001:db8::2:1@eth1", "2001:db8::1@" + weirdIface}, 0},
 		{"client_ip on interface_name", map[string]any{"client_ip": "2001:db8::1", "interface_name": "eth0"}, []string{"2001:db8::1@eth0"}, 0},
+		{"max_interval", map[string]any{"max_interval": 10}, []string{"192.0.2.1@eth0", "198.51.100.7@eth1"}, 0},
+		{"max_interval fraction", map[string]any{"max_interval": 1.5}, []string{"198.51.100.7@eth1"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

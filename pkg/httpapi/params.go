@@ -24,6 +24,9 @@ const (
 	maxPage = 10_000_000
 	// maxListValues bounds each list in a search filter.
 	maxListValues = 1000
+	// maxIntervalSeconds bounds max_interval: ten years between requests
+	// is beyond any client worth finding, and far from Duration's limit.
+	maxIntervalSeconds = 10 * 365 * 24 * 3600
 )
 
 // query reads query parameters, refusing ones the endpoint does not know
@@ -77,6 +80,26 @@ func (q query) intIn(name string, def, lo, hi int) (int, error) {
 		return 0, paramErr(name, "%d is out of range %d–%d", n, lo, hi)
 	}
 	return n, nil
+}
+
+func (q query) seconds(name string) (time.Duration, error) {
+	s, ok := q.str(name)
+	if !ok {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, paramErr(name, "%q is not a number of seconds", s)
+	}
+	return checkSeconds(name, v, paramErr)
+}
+
+// checkSeconds validates a positive number of seconds such as max_interval.
+func checkSeconds(field string, v float64, mk func(string, string, ...any) error) (time.Duration, error) {
+	if !(v > 0 && v <= maxIntervalSeconds) {
+		return 0, mk(field, "%v is out of range: more than 0 and at most %d seconds", v, maxIntervalSeconds)
+	}
+	return time.Duration(v * float64(time.Second)), nil
 }
 
 func (q query) time(name string) (time.Time, error) {
@@ -152,7 +175,7 @@ type listParams struct {
 }
 
 var listQueryNames = []string{"page", "page_size", "search_ip", "cidr", "interface_name", "ntp_version",
-	"seen_after", "seen_before", "sort_by", "sort_order"}
+	"seen_after", "seen_before", "max_interval", "sort_by", "sort_order"}
 
 func parseListQuery(c *gin.Context) (listParams, error) {
 	var p listParams
@@ -198,6 +221,9 @@ func parseListQuery(c *gin.Context) (listParams, error) {
 		return p, err
 	}
 	if err := checkWindow(&p.filter, "seen_before", paramErr); err != nil {
+		return p, err
+	}
+	if p.filter.MaxInterval, err = q.seconds("max_interval"); err != nil {
 		return p, err
 	}
 	by, _ := q.str("sort_by")
@@ -252,6 +278,7 @@ type filtersBody struct {
 	SeenAfter      *string      `json:"seen_after"`
 	SeenBefore     *string      `json:"seen_before"`
 	MinSessions    *int64       `json:"min_sessions"`
+	MaxInterval    *float64     `json:"max_interval"`
 	HasUnanswered  *bool        `json:"has_unanswered"`
 	HasKoD         *bool        `json:"has_kod"`
 }
@@ -356,6 +383,11 @@ func (b *filtersBody) filter(prefix string) (store.ClientFilter, error) {
 			return f, bodyErr(name("min_sessions"), "%d is negative", *b.MinSessions)
 		}
 		f.MinSessions = *b.MinSessions
+	}
+	if b.MaxInterval != nil {
+		if f.MaxInterval, err = checkSeconds(name("max_interval"), *b.MaxInterval, bodyErr); err != nil {
+			return f, err
+		}
 	}
 	f.HasUnanswered = b.HasUnanswered
 	f.HasKoD = b.HasKoD

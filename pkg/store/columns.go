@@ -74,6 +74,11 @@ const (
 type DerivedColumn struct {
 	Name  string
 	Value func(c *Client) (float64, bool)
+
+	// expr computes the same value in SQL, NULL where Value is false, so
+	// that a list can be sorted and filtered by what its rows show. A test
+	// holds the two to each other over stored rows.
+	expr string
 }
 
 // clientTable is ntp_clients, column by column, in the order of the API's
@@ -256,12 +261,31 @@ var clientTable = []Column{
 
 // derivedColumns follow the stored ones in the API's rows.
 var derivedColumns = []DerivedColumn{
-	{"avg_latency_seconds", (*Client).AvgLatency},
-	{"avg_processing_seconds", (*Client).AvgProcessing},
-	{"avg_total_seconds", (*Client).AvgTotal},
-	{"answer_ratio", (*Client).AnswerRatio},
-	{"avg_request_interval_seconds", (*Client).AvgRequestInterval},
+	{"avg_latency_seconds", (*Client).AvgLatency, avgLatencySQL},
+	{"avg_processing_seconds", (*Client).AvgProcessing, avgProcessingSQL},
+	{"avg_total_seconds", (*Client).AvgTotal, avgTotalSQL},
+	{"answer_ratio", (*Client).AnswerRatio, answerRatioSQL},
+	{"avg_request_interval_seconds", (*Client).AvgRequestInterval, avgIntervalSQL},
 }
+
+// The derived values in SQL, each the counterpart of a method of Client.
+// An index on one of them must repeat its expression exactly (migration
+// 0004 indexes avgLatencySQL); without one, sorting or filtering by it
+// reads every row of the selection (the README's performance section says
+// what that costs).
+const (
+	avgLatencySQL    = "(latency_sum / NULLIF(latency_count, 0))"
+	avgProcessingSQL = "(processing_sum / NULLIF(answered_count, 0))"
+	avgTotalSQL      = "(total_sum / NULLIF(answered_count, 0))"
+	answerRatioSQL   = "(CAST(answered_count - kod_count AS REAL) / NULLIF(answered_count + unanswered_count, 0))"
+	// Times are stored in session.TimeLayout, so whole seconds and the nine
+	// fractional digits are read apart: SQLite's own parsing of a time keeps
+	// three digits, and the interval would be off by up to a millisecond.
+	avgIntervalSQL = "(CASE WHEN answered_count + unanswered_count >= 2 AND last_seen_timestamp >= first_seen_timestamp THEN" +
+		" (unixepoch(substr(last_seen_timestamp, 1, 19)) - unixepoch(substr(first_seen_timestamp, 1, 19))" +
+		" + (substr(last_seen_timestamp, 21, 9) - substr(first_seen_timestamp, 21, 9)) / 1e9)" +
+		" / (answered_count + unanswered_count - 1) END)"
+)
 
 // readColumns are the columns a Client holds, in clientTable's order: the
 // select list and the scan targets of every read.

@@ -21,6 +21,11 @@ type ClientFilter struct {
 	SeenAfter   time.Time // last_seen >= SeenAfter
 	SeenBefore  time.Time // last_seen < SeenBefore
 	MinSessions int64
+	// MaxInterval, when positive, keeps the clients whose mean request
+	// interval (avg_request_interval_seconds) is at most this long: those
+	// polling faster. A client with fewer than two requests has no
+	// interval and is left out.
+	MaxInterval time.Duration
 	// HasUnanswered and HasKoD select clients with (true) or without (false)
 	// unanswered requests or Kiss-o'-Death replies.
 	HasUnanswered *bool
@@ -112,6 +117,10 @@ func (f *ClientFilter) where() (string, []any) {
 	if f.MinSessions > 0 {
 		conds = append(conds, "session_count >= ?")
 		args = append(args, f.MinSessions)
+	}
+	if f.MaxInterval > 0 {
+		conds = append(conds, avgIntervalSQL+" <= ?")
+		args = append(args, f.MaxInterval.Seconds())
 	}
 	if f.HasUnanswered != nil {
 		if *f.HasUnanswered {

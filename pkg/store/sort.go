@@ -17,19 +17,38 @@ const (
 	SortClientIP     SortField = "client_ip"
 	SortLatency      SortField = "latency"
 	SortUnanswered   SortField = "unanswered"
+	// SortProcessing orders by the client's mean server processing time
+	// (T3 − T2, avg_processing_seconds).
+	SortProcessing SortField = "processing"
+	// SortInterval orders by the client's mean request interval
+	// (avg_request_interval_seconds).
+	SortInterval SortField = "interval"
 )
 
-// sortColumns maps each sort field to its SQL expression. client_ip sorts by
-// the 16-byte form, so addresses order numerically (and IPv4, as
-// ::ffff:a.b.c.d, sorts among IPv6 where it belongs); latency sorts by the
-// client's mean latency, clients without one last in either direction.
-var sortColumns = map[SortField]string{
-	SortLastSeen:     "last_seen_timestamp",
-	SortFirstSeen:    "first_seen_timestamp",
-	SortSessionCount: "session_count",
-	SortClientIP:     "client_ip_bytes",
-	SortLatency:      "(latency_sum / NULLIF(latency_count, 0))",
-	SortUnanswered:   "unanswered_count",
+// sortColumn is the SQL expression a sort field orders by. A nullable one
+// puts the rows without a value (a client with no usable latency, one with
+// a single request and so no interval) last in either direction.
+type sortColumn struct {
+	expr     string
+	nullable bool
+}
+
+// sortColumns maps each sort field to its SQL. client_ip sorts by the
+// 16-byte form, so addresses order numerically (and IPv4, as
+// ::ffff:a.b.c.d, sorts among IPv6 where it belongs); latency, processing
+// and interval sort by the means the API shows for each client, in the SQL
+// of their derived columns. Latency has an index on that expression
+// (migration 0004); processing and interval have none yet and read every
+// row of the selection.
+var sortColumns = map[SortField]sortColumn{
+	SortLastSeen:     {expr: "last_seen_timestamp"},
+	SortFirstSeen:    {expr: "first_seen_timestamp"},
+	SortSessionCount: {expr: "session_count"},
+	SortClientIP:     {expr: "client_ip_bytes"},
+	SortLatency:      {expr: avgLatencySQL, nullable: true},
+	SortUnanswered:   {expr: "unanswered_count"},
+	SortProcessing:   {expr: avgProcessingSQL, nullable: true},
+	SortInterval:     {expr: avgIntervalSQL, nullable: true},
 }
 
 // SortFields lists the accepted sort fields.
@@ -69,9 +88,9 @@ func (s Sort) orderBy() (string, error) {
 		dir = " DESC"
 	}
 	nulls := ""
-	if f == SortLatency {
+	if col.nullable {
 		nulls = " NULLS LAST"
 	}
 	// id breaks ties so that pages never overlap or skip rows.
-	return " ORDER BY " + col + dir + nulls + ", id" + dir, nil
+	return " ORDER BY " + col.expr + dir + nulls + ", id" + dir, nil
 }

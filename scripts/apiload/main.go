@@ -224,6 +224,15 @@ func load(args []string) error {
 		{"list sorted client_ip asc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=client_ip&sort_order=asc" }},
 		{"list sorted session_count desc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=session_count" }},
 		{"list sorted latency desc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=latency" }},
+		// Sorts and a filter by derived means, with no index: every row is read.
+		{"list sorted processing desc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=processing" }},
+		{"list sorted interval asc", func(*rand.Rand) string {
+			return "/api/ntp/history/clients?sort_by=interval&sort_order=asc"
+		}},
+		{"list filtered max_interval=120", func(*rand.Rand) string { return "/api/ntp/history/clients?max_interval=120" }},
+		{"list filtered max_interval=120 + eth2", func(*rand.Rand) string {
+			return "/api/ntp/history/clients?max_interval=120&interface_name=eth2"
+		}},
 		{"detail (random client)", func(r *rand.Rand) string {
 			return "/api/ntp/history/clients/" + clientAddr(r.IntN(*clients)).String()
 		}},
