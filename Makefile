@@ -29,10 +29,19 @@ deps:
 deps-run:
 	@scripts/deps.sh run
 
+# What --version, /health and ntp_build_info report (pkg/buildinfo). Outside
+# a git checkout (an exported tree) the git commands print nothing and the
+# binaries fall back to what the go command recorded, or "devel"/"unknown".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT ?= $(shell c=$$(git rev-parse HEAD 2>/dev/null) && { git diff --quiet HEAD -- || c=$$c-dirty; echo $$c; })
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+BUILDINFO := github.com/ntp-monitor/ntp-monitor/pkg/buildinfo
+LDFLAGS := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(BUILD_DATE)
+
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=1 $(GO) build -o $(BIN)/ntp-worker ./cmd/ntp-worker
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/ntp-collector ./cmd/ntp-collector
+	CGO_ENABLED=1 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ntp-worker ./cmd/ntp-worker
+	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ntp-collector ./cmd/ntp-collector
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
 	"github.com/ntp-monitor/ntp-monitor/pkg/collector"
 	"github.com/ntp-monitor/ntp-monitor/pkg/dashboard"
 	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
@@ -30,12 +31,32 @@ func main() {
 	app := &cli.App{
 		Name:     "ntp-collector",
 		Usage:    "collect NTP client sessions from ntp-worker processes into SQLite",
+		Version:  buildinfo.Read().String(),
 		Commands: []*cli.Command{serveCommand(), clientsCommand(), topCommand()},
+		// Reached with no command, or with one that is not a command.
+		Action: unknownCommand,
 	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "ntp-collector:", err)
 		os.Exit(1)
 	}
+}
+
+// unknownCommand shows the help when no command is given and otherwise
+// names the commands, where the cli package would answer only that it has
+// no help topic for the word.
+func unknownCommand(c *cli.Context) error {
+	if !c.Args().Present() {
+		return cli.ShowAppHelp(c)
+	}
+	var names []string
+	for _, cmd := range c.App.VisibleCommands() {
+		if cmd.Name != "help" {
+			names = append(names, cmd.Name)
+		}
+	}
+	return fmt.Errorf("unknown command %q; the commands are %s (ntp-collector --help describes them)",
+		c.Args().First(), strings.Join(names, ", "))
 }
 
 func serveCommand() *cli.Command {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
 	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/pairing"
@@ -100,6 +101,7 @@ func app() *cli.App {
 	return &cli.App{
 		Name:            "ntp-worker",
 		Usage:           "capture NTP traffic on one interface and stream paired sessions to ntp-collector",
+		Version:         buildinfo.Read().String(),
 		HideHelpCommand: true,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, EnvVars: []string{"NTP_INTERFACE"},

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,11 +20,13 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
-// build compiles the command into a temporary directory.
-func build(t *testing.T) string {
+// build compiles the command into a temporary directory, with more go
+// build flags when given.
+func build(t *testing.T, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ntp-worker")
-	out, err := exec.Command("go", "build", "-buildvcs=false", "-o", bin, ".").CombinedOutput()
+	args := append(append([]string{"build", "-buildvcs=false"}, flags...), "-o", bin, ".")
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -48,6 +51,29 @@ func runBin(t *testing.T, bin string, env []string, args ...string) (stderr stri
 		t.Fatal(err)
 	}
 	return errb.String(), code
+}
+
+// TestVersion: --version prints what make build stamps, and what a plain
+// go build knows.
+func TestVersion(t *testing.T) {
+	const pkg = "github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
+	goVersion := runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"stamped", []string{"-ldflags", "-X " + pkg + ".version=v9.8.7-test -X " + pkg + ".commit=c0ffee -X " + pkg + ".date=2026-12-01T00:00:00Z"},
+			"ntp-worker version v9.8.7-test (commit c0ffee, built 2026-12-01T00:00:00Z, " + goVersion + ")\n"},
+		{"plain go build", nil, "ntp-worker version devel (commit unknown, built unknown, " + goVersion + ")\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := exec.Command(build(t, tc.flags...), "--version").Output()
+			if err != nil || string(out) != tc.want {
+				t.Errorf("--version: %q, %v; want %q", out, err, tc.want)
+			}
+		})
+	}
 }
 
 // TestBadInput: every bad input fails at once with one line that names the

@@ -2,10 +2,13 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
 )
 
 func TestCleanup(t *testing.T) {
@@ -284,6 +287,26 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestBuildInfo: /health and /metrics say which build answers, as
+// --version does (cmd/ntp-collector checks the values a stamped build gives).
+func TestBuildInfo(t *testing.T) {
+	ts := newTestServer(t, openStore(t), nil)
+	want := buildinfo.Read()
+	for _, p := range []string{"/health", "/api/ntp/history/health"} {
+		r := ts.do("GET", p, nil)
+		wantStatus(t, r, http.StatusOK)
+		if got := decode[struct{ Build buildinfo.Info }](t, r).Build; got != want {
+			t.Errorf("%s: build %+v, want %+v", p, got, want)
+		}
+	}
+	r := ts.do("GET", "/metrics", nil)
+	wantStatus(t, r, http.StatusOK)
+	line := fmt.Sprintf(`ntp_build_info{commit=%q,goversion=%q,version=%q} 1`, want.Commit, want.GoVersion, want.Version)
+	if !strings.Contains(r.Body.String(), line+"\n") {
+		t.Errorf("metrics lack %s", line)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
 )
 
@@ -29,6 +30,8 @@ type healthResponse struct {
 	QueueSize     *int           `json:"queue_size,omitempty"`
 	QueueCapacity *int           `json:"queue_capacity,omitempty"`
 	Workers       []healthWorker `json:"workers,omitempty"`
+	// Build says which collector answers: what --version prints.
+	Build buildinfo.Info `json:"build"`
 }
 
 // health answers 200 when every check passes and 503 naming the failing
@@ -49,7 +52,7 @@ func (s *Server) health(full bool) gin.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
-		resp := healthResponse{Failing: []string{}}
+		resp := healthResponse{Failing: []string{}, Build: s.build}
 		add := func(name string, err error) {
 			hc := healthCheck{Name: name, OK: err == nil}
 			if err != nil {

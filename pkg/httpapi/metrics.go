@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
@@ -44,9 +45,22 @@ func NewMetrics() *Metrics {
 		Help:    "Sessions per committed batch.",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 9),
 	})
-	m.reg.MustRegister(m.batchSeconds, m.batchSize, (*scrapeCollector)(m),
+	m.reg.MustRegister(m.batchSeconds, m.batchSize, (*scrapeCollector)(m), buildInfoGauge(buildinfo.Read()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// buildInfoGauge is ntp_build_info: always 1, its labels say which build
+// runs, so that a dashboard can show the version and an alert can join on
+// it (count by (version) (ntp_build_info) during an upgrade).
+func buildInfoGauge(b buildinfo.Info) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "ntp_build_info",
+		Help:        "The collector's build: version, commit and Go version as labels; the value is 1.",
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "goversion": b.GoVersion},
+	})
+	g.Set(1)
+	return g
 }
 
 // ObserveBatch records one committed batch; its signature matches the

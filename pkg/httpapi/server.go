@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
@@ -93,6 +94,7 @@ type Server struct {
 	// exportWorkers: see Config.ExportWorkers.
 	exportWorkers int
 	now           func() time.Time
+	build         buildinfo.Info
 	// tokenSum is the SHA-256 of the token: comparing fixed-size digests in
 	// constant time does not reveal the token's length either.
 	tokenSum [sha256.Size]byte
@@ -127,7 +129,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ExportWorkers <= 0 {
 		cfg.ExportWorkers = min(runtime.GOMAXPROCS(0), 2)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics, exportWorkers: cfg.ExportWorkers}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics, exportWorkers: cfg.ExportWorkers,
+		build: buildinfo.Read()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Token != "" {
 		s.tokenSum = sha256.Sum256([]byte(cfg.Token))
