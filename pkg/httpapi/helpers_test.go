@@ -17,6 +17,7 @@ import (
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
 )
 
 // base is the capture time of the fixture's sessions; the tests' clock
@@ -244,3 +245,25 @@ func startHTTP(t testing.TB, s *Server) string {
 }
 
 var storeFilterAll = store.ClientFilter{}
+
+// falseSupervisor is a real supervisor whose "worker" is /bin/false: a
+// worker it starts exits at once. It stops the worker on lo, if any, when
+// the test ends.
+func falseSupervisor(t testing.TB) *supervisor.Supervisor {
+	t.Helper()
+	dir := t.TempDir()
+	sup, err := supervisor.New(supervisor.Config{
+		WorkerBin: "/bin/false", PIDDir: filepath.Join(dir, "pid"), LogDir: filepath.Join(dir, "log"),
+		IngestionHost: "127.0.0.1", IngestionPort: 10000,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		sup.Stop(ctx, "lo")
+	})
+	return sup
+}

@@ -18,7 +18,7 @@ func (s *Server) supervisorError(c *gin.Context, what string, err error) {
 	case errors.Is(err, supervisor.ErrInvalid):
 		fail(c, http.StatusBadRequest, CodeInvalidParameter, err.Error())
 	case errors.Is(err, supervisor.ErrNoSuchInterface):
-		fail(c, http.StatusNotFound, CodeNoSuchInterface, err.Error())
+		fail(c, http.StatusNotFound, CodeNoSuchInterface, err.Error()+"; GET /api/ntp/interfaces lists this host's interfaces")
 	case errors.Is(err, supervisor.ErrNotRunning):
 		fail(c, http.StatusNotFound, CodeNotRunning, err.Error())
 	case errors.Is(err, supervisor.ErrAlreadyRunning):

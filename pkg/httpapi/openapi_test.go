@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -16,8 +13,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
-
-	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
 )
 
 const specPath = "../../api/openapi.yaml"
@@ -128,20 +123,7 @@ func TestResponsesMatchSpec(t *testing.T) {
 	fixture(t, st)
 	// A real supervisor whose "worker" is /bin/false: it starts and exits at
 	// once, which exercises start, status with an exit, and stop.
-	dir := t.TempDir()
-	sup, err := supervisor.New(supervisor.Config{
-		WorkerBin: "/bin/false", PIDDir: filepath.Join(dir, "pid"), LogDir: filepath.Join(dir, "log"),
-		IngestionHost: "127.0.0.1", IngestionPort: 10000,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		sup.Stop(ctx, "lo")
-	})
+	sup := falseSupervisor(t)
 	ts := newTestServer(t, st, func(c *Config) { c.Supervisor = sup; c.Token = "tok" })
 	auth := []string{"Authorization", "Bearer tok"}
 	v := &validator{t: t, router: router, ts: ts, seen: map[string]bool{}}

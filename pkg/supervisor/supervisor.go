@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -171,13 +172,20 @@ func (s *Supervisor) argv(iface string, o Options) []string {
 	return append(a, s.cfg.WorkerArgs...)
 }
 
-// checkInterface validates name and looks it up on the host.
+// checkInterface validates name and looks it up on the host. It lists the
+// interfaces rather than asking for one by name: net.InterfaceByName
+// answers a missing one with "route ip+net: no such network interface",
+// which says how it looked, and a failure to look at all the same way.
 func checkInterface(name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	if _, err := net.InterfaceByName(name); err != nil {
-		return fmt.Errorf("%w: %q: %v", ErrNoSuchInterface, name, err)
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return fmt.Errorf("list the host's interfaces: %w", err)
+	}
+	if !slices.ContainsFunc(ifs, func(i net.Interface) bool { return i.Name == name }) {
+		return fmt.Errorf("%w %q", ErrNoSuchInterface, name)
 	}
 	return nil
 }
