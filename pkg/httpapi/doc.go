@@ -22,6 +22,7 @@
 //     the collector reports about itself.
 //   - interface_workers.go: the host's network interfaces and the capture
 //     worker on each, through the supervisor.
+//   - spec.go: the API's contract, api/openapi.yaml, served as compiled in.
 //   - params.go, body.go, errors.go: query parameters, JSON bodies, and the
 //     error responses with their stable codes.
 package httpapi

@@ -63,7 +63,7 @@ func TestSpecMatchesRoutes(t *testing.T) {
 			t.Errorf("%s documents %s, which is not a route", specPath, d)
 		}
 	}
-	if len(registered) != 14 {
+	if len(registered) != 15 {
 		t.Errorf("only %d routes registered: %v", len(registered), registered)
 	}
 }
@@ -130,6 +130,7 @@ func TestResponsesMatchSpec(t *testing.T) {
 
 	v.check("GET", "/health", "", 200)
 	v.check("GET", "/metrics", "", 200)
+	v.check("GET", "/api/openapi.yaml", "", 200)
 	v.check("GET", "/api/ntp/history/clients", "", 200)
 	v.check("GET", "/api/ntp/history/clients?page=2&page_size=5&sort_by=latency&sort_order=asc&cidr=10.0.0.0/8&seen_after=2026-11-25T11:00:00Z", "", 200)
 	v.check("GET", "/api/ntp/history/clients?page=99", "", 200)

@@ -95,6 +95,7 @@ type Server struct {
 	exportWorkers int
 	now           func() time.Time
 	build         buildinfo.Info
+	spec          specDoc
 	// tokenSum is the SHA-256 of the token: comparing fixed-size digests in
 	// constant time does not reveal the token's length either.
 	tokenSum [sha256.Size]byte
@@ -130,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.ExportWorkers = min(runtime.GOMAXPROCS(0), 2)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics, exportWorkers: cfg.ExportWorkers,
-		build: buildinfo.Read()}
+		build: buildinfo.Read(), spec: newSpecDoc()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.Token != "" {
 		s.tokenSum = sha256.Sum256([]byte(cfg.Token))
@@ -180,6 +181,7 @@ func (s *Server) routes(e *gin.Engine) {
 	auth := s.requireToken()
 	e.GET("/health", s.health(false))
 	e.GET("/metrics", gin.WrapH(s.metrics.Handler()))
+	e.GET("/api/openapi.yaml", s.openAPI)
 
 	api := e.Group("/api/ntp")
 	h := api.Group("/history")

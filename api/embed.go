@@ -1,0 +1,20 @@
+// Package api holds the contract of ntp-collector's HTTP API,
+// openapi.yaml, and embeds it, so that the collector serves the very file
+// its tests hold every response to (GET /api/openapi.yaml).
+package api
+
+import "embed"
+
+//go:embed openapi.yaml
+var files embed.FS
+
+// OpenAPI returns the OpenAPI 3 document of the HTTP API, as YAML. The
+// caller owns the slice.
+func OpenAPI() []byte {
+	b, err := files.ReadFile("openapi.yaml")
+	if err != nil {
+		// The file is compiled in: only a broken build gets here.
+		panic("api: openapi.yaml is not embedded: " + err.Error())
+	}
+	return b
+}
