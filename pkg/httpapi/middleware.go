@@ -74,15 +74,20 @@ func (s *Server) recovery() gin.HandlerFunc {
 	}
 }
 
-// requestLog logs every request through slog once it is answered.
+// requestLog logs every request through slog once it is answered: at
+// info, at error for a 5xx, and at debug for the successful requests that
+// come by the thousand and say nothing (routine reads, below).
 func (s *Server) requestLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		status := c.Writer.Status()
 		level := slog.LevelInfo
-		if status >= 500 {
+		switch {
+		case status >= 500:
 			level = slog.LevelError
+		case status < 400 && routineRead(c.Request.URL.Path):
+			level = slog.LevelDebug
 		}
 		s.log.Log(c.Request.Context(), level, "http request",
 			"method", c.Request.Method,
@@ -93,4 +98,17 @@ func (s *Server) requestLog() gin.HandlerFunc {
 			"duration", time.Since(start),
 			"client", c.ClientIP())
 	}
+}
+
+// routineRead reports whether path is one that monitors and browsers fetch
+// on their own, over and over: Prometheus scrapes /metrics every few
+// seconds, process monitors poll /health, and the dashboard's page loads
+// its static files (/, /ui/…) and the spec. Logged at info they would bury
+// what an operator did.
+func routineRead(path string) bool {
+	switch path {
+	case "/metrics", "/health", "/api/openapi.yaml", "/", "/ui":
+		return true
+	}
+	return strings.HasPrefix(path, "/ui/")
 }
