@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/capture"
@@ -19,6 +20,14 @@ import (
 
 // controlWarnEvery rate-limits the warning about mode 6/7 queries.
 const controlWarnEvery = time.Minute
+
+// Packets that do not decode are logged at most decodeLogBurst times per
+// decodeLogWindow: enough to see who sends them and why, never a flood
+// when a host sends nothing else. Every one is counted in decode_errors.
+const (
+	decodeLogBurst  = 10
+	decodeLogWindow = time.Minute
+)
 
 // Worker runs one capture.
 type Worker struct {
@@ -37,6 +46,8 @@ type Worker struct {
 
 	// controlWarn rate-limits the warning about mode 6/7 queries.
 	controlWarn logging.Limiter
+	// decodeLog rate-limits the log lines of packets that did not decode.
+	decodeLog logging.Limiter
 }
 
 // New opens the capture named by cfg. It fails with a clear error for a
@@ -71,6 +82,7 @@ func New(cfg Config, snd *sender.Sender) (*Worker, error) {
 		src: src,
 
 		controlWarn: logging.Limiter{Window: controlWarnEvery},
+		decodeLog:   logging.Limiter{Burst: decodeLogBurst, Window: decodeLogWindow},
 	}
 	w.table = pairing.New(pairing.Config{
 		Port:       cfg.Port,
@@ -267,6 +279,7 @@ func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
 			w.decode.Unsupported++
 		}
 		if !cut {
+			w.logDecodeError(err)
 			return
 		}
 	}
@@ -276,9 +289,11 @@ func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
 			w.decode.NTPExtension++ // the header is whole: pair it
 		case errors.Is(err, ntp.ErrVersion):
 			w.decode.NTPVersion++
+			w.logDecodeError(err)
 			return
 		default:
 			w.decode.NTPShort++
+			w.logDecodeError(err)
 			return
 		}
 	}
@@ -289,4 +304,41 @@ func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
 	w.pkt.Src, w.pkt.Dst = w.fr.Src, w.fr.Dst
 	w.pkt.SrcPort, w.pkt.DstPort = w.fr.SrcPort, w.fr.DstPort
 	w.table.Add(&w.pkt)
+}
+
+// logDecodeError logs a packet that was dropped because it did not decode:
+// why, and the client it came from or went to when the headers got that
+// far. It is off the path of packets that decode, and allocates only for a
+// line the limiter lets through.
+func (w *Worker) logDecodeError(err error) {
+	held, ok := w.decodeLog.Allow()
+	if !ok {
+		return
+	}
+	args := []any{"reason", err.Error()}
+	if client := w.client(); client != "" {
+		args = append(args, "client", client)
+	}
+	if held > 0 {
+		args = append(args, logging.KeySuppressed, held)
+	}
+	w.log.Warn("packet did not decode; counted in decode_errors", args...)
+}
+
+// client is the client end of the frame decoded last, as far as it was
+// decoded: address and port, the address alone, or "" before the IP
+// header. A packet from the server's port is a response, sent to the
+// client.
+func (w *Worker) client() string {
+	addr, port := w.fr.Src, w.fr.SrcPort
+	if w.fr.SrcPort == w.cfg.Port && w.fr.DstPort != w.cfg.Port {
+		addr, port = w.fr.Dst, w.fr.DstPort
+	}
+	switch {
+	case !addr.IsValid():
+		return ""
+	case port == 0:
+		return addr.String()
+	}
+	return netip.AddrPortFrom(addr, port).String()
 }
