@@ -105,7 +105,7 @@ func app() *cli.App {
 		HideHelpCommand: true,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, EnvVars: []string{"NTP_INTERFACE"},
-				Usage: "interface to capture on (ip link lists them); with --pcap-file only the label (default: the file's name)"},
+				Usage: "interface to capture on (ip link lists them), required unless --pcap-file; with --pcap-file only the label, by default the file's name"},
 			&cli.IntFlag{Name: "port", Value: pairing.DefaultPort, EnvVars: []string{"NTP_PORT"},
 				Usage: "UDP port of the monitored NTP server", Action: intIn("port", 1, 65535)},
 			&cli.StringFlag{Name: "timeout", Value: "2.0", EnvVars: []string{"NTP_TIMEOUT"},

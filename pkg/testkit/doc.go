@@ -17,6 +17,8 @@
 //     screenshots.
 //   - testpki: certificate authorities and the certificates they issue,
 //     for tests of TLS and mutual TLS.
+//   - flagdoc: a command's flags as its --help and the README's flag
+//     tables write them, for the tests that hold the two together.
 //   - leftover: claims on what a test owns, so that what a killed test
 //     binary left running is reaped by the next one (pgtest and browser
 //     use it; testnet keeps records of its own, for namespaces and links).
