@@ -28,6 +28,19 @@ func (h *Host) ListenUDP(laddr netip.AddrPort) (*net.UDPConn, error) {
 	return c, err
 }
 
+// DialContext connects to addr from inside the host's namespace, as
+// net.Dialer.DialContext does; the connection stays in that namespace. As
+// the DialContext of an http.Transport it lets a test in the root
+// namespace talk to a server that listens inside one, on its loopback too.
+func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := h.inNamespace(func() (err error) {
+		c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
 // inNamespace runs fn on an OS thread that is inside the host's network
 // namespace for the duration of the call, so that the sockets fn opens
 // belong to that namespace for their whole life.
