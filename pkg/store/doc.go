@@ -35,6 +35,12 @@
 // to the API, which renders its rows from it. A test holds the table
 // against the schema the migrations make.
 //
+// A derived column (a mean, the answer ratio, the request interval) is
+// computed from a row, in Go for the API's rows and in SQL for the sorts
+// and filters by it ([SortProcessing], [SortInterval],
+// ClientFilter.MaxInterval); both forms sit side by side in columns.go, and
+// a test holds them equal over stored rows.
+//
 // # Connections
 //
 // The database runs in WAL mode through modernc.org/sqlite (pure Go). One
