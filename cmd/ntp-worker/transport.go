@@ -22,10 +22,14 @@ func transportFlags() []cli.Flag {
 			Usage: "token the collector expects in hello (if it has one); prefer --token-file or the variable: argv shows in ps"},
 		&cli.StringFlag{Name: "token-file", EnvVars: []string{"NTP_TOKEN_FILE"},
 			Usage: "file holding the token (mode 0600; white space around it is ignored)"},
+		// DefaultText: the help would otherwise print a bool's false, or
+		// nothing, where the default is a rule.
 		&cli.BoolFlag{Name: "tls", EnvVars: []string{"NTP_TLS"},
-			Usage: "speak TLS 1.3 to the collector (default: on, unless --ingestion-host is a loopback address)"},
+			Usage:       "speak TLS 1.3 to the collector; --tls=false turns it off",
+			DefaultText: "on unless --ingestion-host is localhost or a loopback address"},
 		&cli.StringFlag{Name: "tls-ca", EnvVars: []string{"NTP_TLS_CA"},
-			Usage: "PEM file of the CAs that sign the collector's certificate (default: the system's CAs); re-read when it changes"},
+			Usage:       "PEM file of the CAs that sign the collector's certificate; re-read when it changes",
+			DefaultText: "the system's CAs"},
 		&cli.StringFlag{Name: "tls-server-name", EnvVars: []string{"NTP_TLS_SERVER_NAME"},
 			Usage: "name the collector's certificate must carry (default: --ingestion-host)"},
 		&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"NTP_TLS_CERT"},
