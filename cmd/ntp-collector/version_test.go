@@ -58,22 +58,25 @@ func TestBuildInfoServed(t *testing.T) {
 	get := func(path string) []byte {
 		t.Helper()
 		hc := &http.Client{Timeout: 10 * time.Second}
-		var res *http.Response
-		var err error
+		// The HTTP API listens before ingestion does, so /health may
+		// answer 503 for a moment: wait for a 200.
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if res, err = hc.Get("http://" + httpAddr + path); err == nil || time.Now().After(deadline) {
-				break
+			res, err := hc.Get("http://" + httpAddr + path)
+			if err != nil {
+				if time.Now().After(deadline) {
+					t.Fatal(err)
+				}
+				continue
+			}
+			b, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err == nil && res.StatusCode == http.StatusOK {
+				return b
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET %s: %s, %v: %s", path, res.Status, err, b)
 			}
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %s, %v: %s", path, res.Status, err, b)
-		}
-		return b
 	}
 	var health struct {
 		Build map[string]string `json:"build"`
