@@ -6,14 +6,15 @@ import (
 	"io/fs"
 	"net"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/apitoken"
 )
 
 // TokenFileName is the file in the collector's state directory (beside its
 // database) that holds the API token it generated or was given.
-const TokenFileName = "api-token"
+const TokenFileName = apitoken.FileName
 
 // DefaultStateDirs are where a collector on this host keeps its state, in
 // the order they are searched: the directory of the default --db when run
@@ -24,13 +25,12 @@ func DefaultStateDirs() []string { return []string{"data", "/var/lib/ntp-monitor
 // ReadTokenFile reads a token file: the token is its content without
 // surrounding white space (a trailing newline is usual).
 func ReadTokenFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("API token file: %w", err)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
+	tok, err := apitoken.Read(path)
+	switch {
+	case errors.Is(err, apitoken.ErrEmpty):
 		return "", fmt.Errorf("API token file %s: %w", path, ErrNoToken)
+	case err != nil:
+		return "", fmt.Errorf("API token file: %w", err)
 	}
 	return tok, nil
 }
