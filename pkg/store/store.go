@@ -53,7 +53,8 @@ type Store struct {
 }
 
 // Open opens or creates the database at path, creating its directory, and
-// applies any migrations the file lacks. It refuses a file written by a newer
+// applies any migrations the file lacks. What it creates is private to the
+// user it runs as (filemode.go). It refuses a file written by a newer
 // schema version and explains corrupted files and unwritable directories.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
@@ -70,12 +71,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: database path %s: %w", path, err)
 	}
 	dir := filepath.Dir(abs)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("store: create database directory %s: %w", dir, classifyFSErr(err))
 	}
 	if fi, err := os.Stat(abs); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("store: database path %s is a directory", abs)
 	}
+	if err := createPrivate(abs); err != nil {
+		return nil, fmt.Errorf("store: create database file %s: %w", abs, classifyFSErr(err))
+	}
+	restrictOthers(abs, opts.Logger)
 
 	s := &Store{path: abs, log: opts.Logger}
 	s.w, err = sql.Open("sqlite", dsn(abs, opts, false))
