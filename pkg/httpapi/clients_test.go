@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -358,4 +359,44 @@ func TestSearch(t *testing.T) {
 	if b := decode[listBody](t, r); b.Pagination.Total != 51 {
 		t.Errorf("empty body: total %d", b.Pagination.Total)
 	}
+}
+
+// TestListsAtTheDocumentedLimit: search and export take 1,000 values in
+// each list filter. 1,000 CIDRs answered 500 (SQLite's "Expression tree
+// is too large") and broke the export off.
+func TestListsAtTheDocumentedLimit(t *testing.T) {
+	st := openStore(t)
+	fixture(t, st)
+	ts := newTestServer(t, st, nil)
+	var cidrs, addrs, ifaces []string
+	for k := range maxListValues {
+		cidrs = append(cidrs, fmt.Sprintf("10.20.%d.%d/32", k/256, k%256)) // 45 hold the bulk clients
+		addrs = append(addrs, fmt.Sprintf("2001:db8::%x", k))              // ::1 has two rows
+		ifaces = append(ifaces, fmt.Sprintf("eth%d", k))                   // eth0 and eth1 hold five
+	}
+	for _, tt := range []struct {
+		name    string
+		filters map[string]any
+		want    int64
+	}{
+		{"1,000 cidrs", map[string]any{"cidrs": cidrs}, 45},
+		{"1,000 client_ips", map[string]any{"client_ips": addrs}, 2},
+		{"1,000 interface_names", map[string]any{"interface_names": ifaces}, 5},
+		{"all three", map[string]any{"cidrs": cidrs, "client_ips": addrs, "interface_names": ifaces}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do("POST", "/api/ntp/history/search", map[string]any{"filters": tt.filters})
+			wantStatus(t, r, http.StatusOK)
+			if got := decode[listBody](t, r).Pagination.Total; got != tt.want {
+				t.Errorf("search total %d, want %d", got, tt.want)
+			}
+			r = ts.do("POST", "/api/ntp/history/export", map[string]any{"format": "ndjson", "filters": tt.filters})
+			wantStatus(t, r, http.StatusOK)
+			if n := int64(strings.Count(r.Body.String(), "\n")); n != tt.want {
+				t.Errorf("export: %d rows, want %d", n, tt.want)
+			}
+		})
+	}
+	r := ts.do("POST", "/api/ntp/history/search", map[string]any{"filters": map[string]any{"cidrs": append(cidrs, "10.0.0.0/8")}})
+	wantStatus(t, r, http.StatusBadRequest)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -218,5 +219,88 @@ func BenchmarkExportRendered(b *testing.B) {
 		if err != nil || n != benchClients {
 			b.Fatalf("%d rows, %v", n, err)
 		}
+	}
+}
+
+// BenchmarkListFilters counts, lists the first page of, and exports the
+// clients selected by 1,000-value lists — the API's maximum — in the
+// database NTP_BENCH_DB names (such as one filled by `apiload fill`,
+// scripts/bench-api.sh; it is opened, never written): 1,000 of its clients
+// as /32 (or /128) prefixes and as addresses, the /24s (/120s) around
+// them, 1,000 prefixes that hold no client, and 1,000 interface names.
+func BenchmarkListFilters(b *testing.B) {
+	path := os.Getenv("NTP_BENCH_DB")
+	if path == "" {
+		b.Skip("set NTP_BENCH_DB to a filled database (scripts/apiload fill) to run")
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, path, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	var total int64
+	if err := s.ReadDB().QueryRowContext(ctx, "SELECT count(*) FROM ntp_clients").Scan(&total); err != nil {
+		b.Fatal(err)
+	}
+	rows, err := s.ReadDB().QueryContext(ctx, "SELECT client_ip FROM ntp_clients WHERE id % ? = 0 LIMIT 1000", max(total/1000, 1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ips []netip.Addr
+	for rows.Next() {
+		var ip string
+		rows.Scan(&ip)
+		ips = append(ips, netip.MustParseAddr(ip))
+	}
+	rows.Close()
+	var hosts, around, none []netip.Prefix
+	var ifaces []string
+	for i, a := range ips {
+		bits := 24
+		if !a.Is4() {
+			bits = 120
+		}
+		hosts = append(hosts, netip.PrefixFrom(a, a.BitLen()))
+		around = append(around, netip.PrefixFrom(a, bits).Masked())
+		none = append(none, netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 32))
+		ifaces = append(ifaces, "eth"+strconv.Itoa(i))
+	}
+	b.Logf("%d clients; 1,000 values per list", total)
+	for _, tc := range []struct {
+		name string
+		f    ClientFilter
+	}{
+		{"prefixes=hosts", ClientFilter{Prefixes: hosts}},
+		{"prefixes=around", ClientFilter{Prefixes: around}},
+		{"prefixes=none", ClientFilter{Prefixes: none}},
+		{"ips", ClientFilter{IPs: ips}},
+		{"interfaces", ClientFilter{Interfaces: ifaces}},
+	} {
+		n, _ := s.CountClients(ctx, tc.f)
+		b.Run(tc.name+"/count", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.CountClients(ctx, tc.f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/first-page", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.ListClients(ctx, tc.f, Sort{Desc: true}, Page{Number: 1, Size: 20}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/export", func(b *testing.B) {
+			render := func(buf []byte, c *Client) []byte { return strconv.AppendInt(buf, c.ID, 10) }
+			for b.Loop() {
+				got, err := s.ExportRendered(ctx, tc.f, 0, 2, render, func(ExportChunk) error { return nil })
+				if err != nil || got != n {
+					b.Fatalf("%d rows, %v; want %d", got, err, n)
+				}
+			}
+			b.ReportMetric(float64(n), "rows")
+		})
 	}
 }

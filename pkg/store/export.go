@@ -41,6 +41,103 @@ func exportConn(ctx context.Context, db *sql.DB) (*sql.Conn, func(), error) {
 	}, nil
 }
 
+// exportPlan is how an export reads its rows: the statement that reads
+// one chunk, how many chunks there are, and each chunk's arguments.
+type exportPlan struct {
+	query  string
+	chunks int64
+	args   func(chunk int64) []any
+}
+
+// planExport chooses how to read the rows of f with ids in lo…hi.
+//
+// Without address or interface lists, chunk i is the ids from
+// lo + i×exportSpan on, read with the whole filter. With them, the chunks
+// are the matching ids themselves, selected once at the start — 8 bytes
+// per matching row — since those conditions never change for a row: each
+// chunk then reads its ids and checks the rest of the filter. Checking the
+// lists in every chunk instead cost their full index work every time:
+// 1,000 prefixes over 1,000,000 clients took 18 s to export the 1,000
+// clients of 1,000 /32s and about 3 minutes for the 44,631 of 1,000 /24s,
+// against 32 ms and 1.2 s this way.
+func (s *Store) planExport(ctx context.Context, f ClientFilter, lo, hi, limit int64) (exportPlan, error) {
+	var lim string
+	if limit > 0 {
+		// No chunk holds more rows than the export still needs.
+		lim = " LIMIT " + strconv.FormatInt(min(limit, exportSpan), 10)
+	}
+	if !f.byIdentity() {
+		where, args := f.where()
+		cond := " WHERE "
+		if where != "" {
+			cond = where + " AND "
+		}
+		return exportPlan{
+			query:  "SELECT " + clientSelect + " FROM ntp_clients" + cond + "id >= ? AND id < ? ORDER BY id" + lim,
+			chunks: (hi-lo)/exportSpan + 1,
+			args: func(i int64) []any {
+				from := lo + i*exportSpan
+				return append(slices.Clone(args), from, from+exportSpan)
+			},
+		}, nil
+	}
+	ids, err := s.matchingIDs(ctx, f, hi, limit)
+	if err != nil {
+		return exportPlan{}, err
+	}
+	others := f.withoutIdentity()
+	rest, args := others.where()
+	cond := " WHERE "
+	if rest != "" {
+		cond = rest + " AND "
+	}
+	return exportPlan{
+		query:  "SELECT " + clientSelect + " FROM ntp_clients" + cond + "id IN (SELECT value FROM json_each(?)) ORDER BY id",
+		chunks: (int64(len(ids)) + exportSpan - 1) / exportSpan,
+		args: func(i int64) []any {
+			chunk := ids[i*exportSpan : min((i+1)*exportSpan, int64(len(ids)))]
+			return append(slices.Clone(args), idsJSON(chunk))
+		},
+	}, nil
+}
+
+// matchingIDs returns, in order, the ids up to hi of the rows f selects, at
+// most limit of them (no bound when limit <= 0).
+func (s *Store) matchingIDs(ctx context.Context, f ClientFilter, hi, limit int64) ([]int64, error) {
+	where, args := f.where()
+	q := "SELECT id FROM ntp_clients" + where + " AND id <= ? ORDER BY id"
+	if limit > 0 {
+		q += " LIMIT " + strconv.FormatInt(limit, 10)
+	}
+	rows, err := s.ReadDB().QueryContext(ctx, q, append(args, hi)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// idsJSON is ids as a JSON array.
+func idsJSON(ids []int64) string {
+	b := make([]byte, 0, 2+len(ids)*8)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
 // ExportChunk is the rendered form of one range of ids: Buf holds the rows
 // one after the other and Ends[i] is where row i ends in Buf.
 type ExportChunk struct {
@@ -57,7 +154,8 @@ const exportSpan = 512
 // emit in order, one chunk at a time. workers goroutines read and render
 // disjoint id ranges on the read pool in parallel, and at most 2×workers
 // chunks exist at once, so memory stays bounded whatever the size of the
-// table. Each range is read in its own statement, so rows committed while
+// table (a filter with address or interface lists adds 8 bytes per
+// matching row: see planExport). Each range is read in its own statement, so rows committed while
 // an export runs may or may not be part of it, row by row; ids above the
 // largest one at the start are not. emit may keep nothing of the chunk.
 // It returns the number of rows emitted.
@@ -71,16 +169,13 @@ func (s *Store) ExportRendered(ctx context.Context, f ClientFilter, limit int64,
 		return 0, nil
 	}
 	workers = max(1, workers)
-	ranges := (hi-lo)/exportSpan + 1
-	where, args := f.where()
-	cond := " WHERE "
-	if where != "" {
-		cond = where + " AND "
+	plan, err := s.planExport(ctx, f, lo, hi, limit)
+	if err != nil {
+		return 0, fmt.Errorf("store: export clients: %w", err)
 	}
-	q := "SELECT " + clientSelect + " FROM ntp_clients" + cond + "id >= ? AND id < ? ORDER BY id"
-	if limit > 0 {
-		// No range holds more rows than the export still needs.
-		q += " LIMIT " + strconv.FormatInt(min(limit, exportSpan), 10)
+	ranges := plan.chunks
+	if ranges == 0 {
+		return 0, nil
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -118,9 +213,8 @@ func (s *Store) ExportRendered(ctx context.Context, f ClientFilter, limit int64,
 				default:
 				}
 				ch.Buf, ch.Ends = ch.Buf[:0], ch.Ends[:0]
-				from := lo + i*exportSpan
 				err := func() error {
-					rows, err := conn.QueryContext(ctx, q, append(slices.Clone(args), from, from+exportSpan)...)
+					rows, err := conn.QueryContext(ctx, plan.query, plan.args(i)...)
 					if err != nil {
 						return err
 					}
