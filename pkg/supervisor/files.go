@@ -13,11 +13,22 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 )
 
+// Modes of the files and directories the supervisor creates: the PID
+// files are the collector's own business, the logs may be read by the
+// service's group (an operator in it, a log shipper).
+const (
+	dirMode     = 0o750
+	pidFileMode = 0o600
+	logFileMode = 0o640
+)
+
 // writePIDFile writes pid to path atomically, so a collector that dies
-// midway leaves either the old file or the new one.
+// midway leaves either the old file or the new one. A temporary file left
+// by a collector that died there is replaced, not reused with its mode.
 func writePIDFile(path string, pid int) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	os.Remove(tmp)
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)+"\n"), pidFileMode); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
@@ -74,7 +85,7 @@ func rotateLog(path string, max int64, backups int) (bool, error) {
 				return false, err
 			}
 		}
-		dst, err := os.OpenFile(path+".1", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+		dst, err := os.OpenFile(path+".1", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, logFileMode)
 		if err != nil {
 			return false, err
 		}

@@ -39,11 +39,11 @@ func (s *Supervisor) workerEnv() []string {
 // workers in order.
 func (s *Supervisor) spawn(w *worker) (*os.Process, <-chan Exit, error) {
 	for _, d := range []string{s.cfg.LogDir, s.cfg.PIDDir} {
-		if err := os.MkdirAll(d, 0o750); err != nil {
+		if err := os.MkdirAll(d, dirMode); err != nil {
 			return nil, nil, err
 		}
 	}
-	logf, err := os.OpenFile(w.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	logf, err := os.OpenFile(w.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, logFileMode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening worker log: %w", err)
 	}
