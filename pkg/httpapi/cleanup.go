@@ -76,5 +76,5 @@ func (s *Server) cleanup(c *gin.Context) {
 		s.counts.invalidate()
 		s.log.InfoContext(c.Request.Context(), "cleanup", "deleted", n, "before", resp.Before)
 	}
-	c.JSON(http.StatusOK, resp)
+	s.writeJSON(c, http.StatusOK, resp)
 }

@@ -72,12 +72,12 @@ func bodyErr(field, format string, a ...any) error {
 
 // fail answers with an error and stops the handler chain.
 func fail(c *gin.Context, status int, code, msg string) {
-	c.AbortWithStatusJSON(status, errorBody{apiError{Code: code, Message: msg}})
+	abortJSON(c, status, errorBody{apiError{Code: code, Message: msg}})
 }
 
 // failField answers with an error about one parameter or body field.
 func failField(c *gin.Context, status int, code, field, msg string) {
-	c.AbortWithStatusJSON(status, errorBody{apiError{Code: code, Message: msg, Field: field}})
+	abortJSON(c, status, errorBody{apiError{Code: code, Message: msg, Field: field}})
 }
 
 // badRequest is the 400 of a validation error.

@@ -90,6 +90,6 @@ func (s *Server) health(full bool) gin.HandlerFunc {
 			status = http.StatusServiceUnavailable
 			resp.Status = "unhealthy"
 		}
-		c.JSON(status, resp)
+		s.writeJSON(c, status, resp)
 	}
 }

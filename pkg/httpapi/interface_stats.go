@@ -28,11 +28,13 @@ type metricJSON struct {
 	P95      *float64 `json:"p95_of_client_means"`
 }
 
+// nf is a statistic on the wire: null when there is none, or when it is
+// not finite (sums of absurd values overflow to +Inf).
 func nf(v sql.NullFloat64) *float64 {
 	if !v.Valid {
 		return nil
 	}
-	return &v.Float64
+	return finite(v.Float64)
 }
 
 func metricOut(m store.MetricStats) metricJSON {
@@ -108,7 +110,7 @@ func (s *Server) interfaceStatistics(c *gin.Context) {
 	}
 	out := *resp
 	out.MaxAgeSeconds = max(s.cfg.StatsMaxAge, 0).Seconds()
-	c.JSON(http.StatusOK, out)
+	s.writeJSON(c, http.StatusOK, out)
 }
 
 // statsCache serves interface statistics, which read the whole table, from

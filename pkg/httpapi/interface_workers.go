@@ -87,7 +87,7 @@ func (s *Server) listInterfaces(c *gin.Context) {
 	if ifs == nil {
 		ifs = []supervisor.InterfaceInfo{}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": ifs})
+	s.writeJSON(c, http.StatusOK, gin.H{"data": ifs})
 }
 
 // POST /api/ntp/interfaces/:name/start
@@ -110,7 +110,7 @@ func (s *Server) startInterface(c *gin.Context) {
 		s.supervisorError(c, "start worker", err)
 		return
 	}
-	c.JSON(http.StatusCreated, st)
+	s.writeJSON(c, http.StatusCreated, st)
 }
 
 // POST /api/ntp/interfaces/:name/stop
@@ -129,7 +129,7 @@ func (s *Server) stopInterface(c *gin.Context) {
 		s.supervisorError(c, "stop worker", err)
 		return
 	}
-	c.JSON(http.StatusOK, st)
+	s.writeJSON(c, http.StatusOK, st)
 }
 
 // GET /api/ntp/interfaces/:name/status
@@ -143,5 +143,5 @@ func (s *Server) interfaceStatus(c *gin.Context) {
 		s.supervisorError(c, "worker status", err)
 		return
 	}
-	c.JSON(http.StatusOK, st)
+	s.writeJSON(c, http.StatusOK, st)
 }

@@ -153,5 +153,5 @@ func (s *Server) serviceStatistics(c *gin.Context) {
 			resp.Workers = append(resp.Workers, wj)
 		}
 	}
-	c.JSON(http.StatusOK, resp)
+	s.writeJSON(c, http.StatusOK, resp)
 }
