@@ -93,7 +93,7 @@ func strCol(name string, get func(*store.Client) (string, bool)) column {
 			if !ok {
 				return b
 			}
-			return appendCSVField(b, s)
+			return appendCSVText(b, s)
 		}}
 }
 
@@ -105,13 +105,31 @@ func textCol(name string, get func(*store.Client) string) column {
 	return strCol(name, func(c *store.Client) (string, bool) { return get(c), true })
 }
 
+// appendCSVText appends a text column's field, neutralised against formula
+// injection as OWASP advises: a spreadsheet runs a field that starts with
+// =, +, -, @, a tab or a carriage return as a formula, and a reference ID
+// or KoD code is whatever a forged NTP packet carried (=1+1 fits in four
+// bytes). Such a field is prefixed with a single quote, which spreadsheets
+// take as "this is text", and quoted. Numeric columns are never prefixed:
+// a negative precision or latency stays a number.
+func appendCSVText(b []byte, s string) []byte {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return appendCSVField(b, s)
+	}
+	return appendCSVQuoted(append(b, '"', '\''), s)
+}
+
 // appendCSVField quotes s per RFC 4180 when it holds a comma, quote, CR or
 // LF, or starts with a space.
 func appendCSVField(b []byte, s string) []byte {
 	if s == "" || !strings.ContainsAny(s, ",\"\r\n") && s[0] != ' ' && s[0] != '\t' {
 		return append(b, s...)
 	}
-	b = append(b, '"')
+	return appendCSVQuoted(append(b, '"'), s)
+}
+
+// appendCSVQuoted appends s with its quotes doubled, and the closing quote.
+func appendCSVQuoted(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' {
 			b = append(b, '"')
