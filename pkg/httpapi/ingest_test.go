@@ -2,10 +2,7 @@ package httpapi
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -13,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -78,27 +74,10 @@ func (w *worker) waitAck(seq uint64) {
 // with the worker's capture counters, health and metrics.
 func TestThroughIngestion(t *testing.T) {
 	st := openStore(t)
-	m := NewMetrics()
-	ln, err := ingest.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := ingest.New(ingest.Config{
-		Listener: ln, BatchSize: 50, BatchInterval: 20 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnBatch: m.ObserveBatch,
-	}, st)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- in.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("ingest serve: %v", err)
-		}
-	})
+	in, addr, m, stopIngest := startIngest(t, st)
 	ts := newTestServer(t, st, func(c *Config) { c.Ingest = in; c.Metrics = m })
 
-	w := dialWorker(t, ln.Addr().String(), "w-1", "veth-test")
+	w := dialWorker(t, addr, "w-1", "veth-test")
 	var buf []byte
 	const n = 250 // 125 clients, two sessions each, over two interfaces
 	for i := range n {
@@ -173,8 +152,8 @@ func TestThroughIngestion(t *testing.T) {
 	r = ts.do("GET", "/metrics", nil)
 	for _, want := range []string{
 		fmt.Sprintf("ntp_collector_sessions_committed_total %d", n),
-		`ntp_worker_packets_total{interface="veth-test",worker_id="w-1"} 1000`,
-		`ntp_worker_kernel_drops_total{interface="veth-test",worker_id="w-1"} 3`,
+		`ntp_worker_packets_total{interface="veth-test"} 1000`,
+		`ntp_worker_kernel_drops_total{interface="veth-test"} 3`,
 		`ntp_clients{interface="veth-b"} 25`,
 		`ntp_collector_listener_up 1`,
 		"ntp_collector_batch_commit_seconds_count",
@@ -185,9 +164,7 @@ func TestThroughIngestion(t *testing.T) {
 	}
 
 	// Ingestion stopped: /health names it and answers 503.
-	cancel()
-	<-served
-	served <- nil
+	stopIngest()
 	r = ts.do("GET", "/health", nil)
 	wantStatus(t, r, http.StatusServiceUnavailable)
 	if !strings.Contains(r.Body.String(), `"failing":["ingestion"]`) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -114,5 +115,105 @@ func TestCSVFormulasNeutralised(t *testing.T) {
 		Data []map[string]any `json:"data"`
 	}](t, r).Data[0]; got["last_kod_code"] != "=1+1" || got["interface_name"] != iface {
 		t.Errorf("JSON row: last_kod_code %v, interface_name %v", got["last_kod_code"], got["interface_name"])
+	}
+}
+
+// metricsSize scrapes /metrics and returns its size and the interface
+// label values of the worker series.
+func metricsSize(t *testing.T, ts *testServer) (int, []string) {
+	t.Helper()
+	r := ts.do("GET", "/metrics", nil)
+	wantStatus(t, r, http.StatusOK)
+	seen := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^ntp_worker_packets_total\{interface="([^"]*)"\}`).FindAllStringSubmatch(r.Body.String(), -1) {
+		seen[m[1]] = true
+	}
+	var labels []string
+	for l := range seen {
+		labels = append(labels, l)
+	}
+	slices.Sort(labels)
+	return r.Body.Len(), labels
+}
+
+// TestMetricsBoundedOverWorkerRuns: 2,000 worker runs, each with its own
+// random worker_id as every restart has, grew /metrics from 17 KB to
+// 363 KB. Now the series are per interface, at most MaxInterfaceSeries of
+// them and the rest folded: 104 runs on 104 interfaces fill the labels,
+// and the 1,896 runs that follow on known interfaces add no series; every
+// run's packets are counted once.
+func TestMetricsBoundedOverWorkerRuns(t *testing.T) {
+	st := openStore(t)
+	in, addr, m, _ := startIngest(t, st)
+	ts := newTestServer(t, st, func(c *Config) { c.Ingest = in; c.Metrics = m })
+	empty, _ := metricsSize(t, ts)
+
+	run := func(i int, iface string) {
+		w := dialWorker(t, addr, fmt.Sprintf("run-%04d-%x", i, i*2654435761), iface)
+		w.send(wire.AppendStats(nil, &wire.Stats{Time: base, Packets: 10, Answered: 4, Unanswered: 1}))
+		w.conn.Close()
+	}
+	waitStats := func(n int) {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := 0
+			for _, w := range in.Snapshot().Workers {
+				if !w.StatsAt.IsZero() {
+					got++
+				}
+			}
+			if got >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d workers' stats arrived", got, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// The real interfaces' workers first, then a crowd of others.
+	for i := range 4 {
+		run(i, fmt.Sprintf("eth%d", i))
+		time.Sleep(2 * time.Millisecond) // connected in this order
+	}
+	for i := range 100 {
+		run(4+i, fmt.Sprintf("spoof%03d", i))
+	}
+	waitStats(104)
+	full, labels := metricsSize(t, ts)
+	if len(labels) != MaxInterfaceSeries+1 || !slices.Contains(labels, OtherInterface) {
+		t.Fatalf("%d interface labels, want %d with %q: %v", len(labels), MaxInterfaceSeries+1, OtherInterface, labels)
+	}
+	for i := range 4 {
+		if !slices.Contains(labels, fmt.Sprintf("eth%d", i)) {
+			t.Errorf("eth%d has no series of its own: %v", i, labels)
+		}
+	}
+	for i := range 1896 {
+		run(104+i, fmt.Sprintf("eth%d", i%4))
+	}
+	waitStats(2000)
+	after, labels2 := metricsSize(t, ts)
+	t.Logf("/metrics: %d bytes with no worker, %d after 104 runs on 104 interfaces, %d after 2,000 runs", empty, full, after)
+	if !slices.Equal(labels, labels2) {
+		t.Errorf("labels changed: %v → %v", labels, labels2)
+	}
+	// Only digits may grow: the counts went from hundreds to thousands.
+	if after > full+2000 {
+		t.Errorf("/metrics grew from %d to %d bytes over 1,896 more runs on known interfaces", full, after)
+	}
+	body := ts.do("GET", "/metrics", nil).Body.String()
+	for i := range 4 {
+		// 1 + 474 runs on each, 10 packets apiece.
+		want := fmt.Sprintf(`ntp_worker_packets_total{interface="eth%d"} %d`, i, 10*(1+1896/4))
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if want := fmt.Sprintf(`ntp_worker_packets_total{interface="%s"} %d`, OtherInterface, 10*(100-(MaxInterfaceSeries-4))); !strings.Contains(body, want+"\n") {
+		t.Errorf("metrics lack %q", want)
+	}
+	if strings.Contains(body, "worker_id=") {
+		t.Error("a series is still labelled by worker_id")
 	}
 }
