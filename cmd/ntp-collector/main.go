@@ -214,7 +214,7 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	api, err := httpapi.New(httpapi.Config{Store: st, Ingest: ing, Supervisor: sup,
-		Token: c.String("api-token"), Logger: log, Metrics: metrics, Page: page})
+		Token: c.String("api-token"), NoAuth: c.String("api-token") == "", Logger: log, Metrics: metrics, Page: page})
 	if err != nil {
 		return err
 	}

@@ -192,7 +192,7 @@ func TestServedByTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	api, err := httpapi.New(httpapi.Config{Store: st, Page: page, Logger: slog.New(slog.DiscardHandler)})
+	api, err := httpapi.New(httpapi.Config{Store: st, Page: page, Token: "page-test-token", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +219,20 @@ func TestServedByTheAPI(t *testing.T) {
 		if res.StatusCode != c.status || res.Header.Get("Location") != c.location || (c.ctype != "" && res.Header.Get("Content-Type") != c.ctype) {
 			t.Errorf("%s %s: %d Location %q Content-Type %q, want %d %q %q (%.100s)", c.method, c.path, res.StatusCode,
 				res.Header.Get("Location"), res.Header.Get("Content-Type"), c.status, c.location, c.ctype, body)
+		}
+		// The page's own policy wins over the API's under /ui/ and at /;
+		// the API keeps its own. Both forbid framing and sniffing.
+		wantCSP := dashboard.ContentSecurityPolicy
+		if strings.HasPrefix(c.path, "/api/") {
+			wantCSP = httpapi.ContentSecurityPolicy
+		}
+		if c.status < 300 || c.status == http.StatusFound {
+			if got := res.Header.Get("Content-Security-Policy"); got != wantCSP {
+				t.Errorf("%s %s: Content-Security-Policy %q, want %q", c.method, c.path, got, wantCSP)
+			}
+		}
+		if res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s %s: nosniff %q, frame options %q", c.method, c.path, res.Header.Get("X-Content-Type-Options"), res.Header.Get("X-Frame-Options"))
 		}
 	}
 }

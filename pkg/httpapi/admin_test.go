@@ -94,7 +94,7 @@ func TestAuth(t *testing.T) {
 	fixture(t, st)
 	const token = "s3cret-token"
 	on := newTestServer(t, st, func(c *Config) { c.Token = token })
-	off := newTestServer(t, st, nil)
+	off := newTestServer(t, st, func(c *Config) { c.NoAuth = true })
 
 	protected := []struct{ method, path, body string }{
 		{"POST", "/api/ntp/history/cleanup", `{"older_than_days":3650,"dry_run":true}`},
@@ -132,7 +132,7 @@ func TestAuth(t *testing.T) {
 			}
 			wantStatus(t, on.do(p.method, p.path, p.body, "Authorization", "Bearer "+token), want)
 			wantStatus(t, on.do(p.method, p.path, p.body, "Authorization", "bearer "+token), want)
-			// Without a configured token everything is open.
+			// With NoAuth everything is open.
 			wantStatus(t, off.do(p.method, p.path, p.body), want)
 		})
 	}

@@ -13,11 +13,16 @@ type badRequestCase struct {
 	Method      string `json:"method"`
 	Path        string `json:"path"`
 	Body        string `json:"body"`
-	BodyRepeat  int    `json:"body_repeat"` // a body of this many spaces inside {}
-	ContentType string `json:"content_type"`
-	Status      int    `json:"status"`
-	Code        string `json:"code"`
-	Field       string `json:"field"`
+	BodyRepeat  int    `json:"body_repeat"`  // a body of this many spaces inside {}
+	ContentType string `json:"content_type"` // default application/json; "none" sends no Content-Type
+	// Auth is the token presented: the admin token unless "read", "wrong"
+	// or "none".
+	Auth    string            `json:"auth"`
+	Host    string            `json:"host"` // default the listen address
+	Headers map[string]string `json:"headers"`
+	Status  int               `json:"status"`
+	Code    string            `json:"code"`
+	Field   string            `json:"field"`
 }
 
 func TestBadRequests(t *testing.T) {
@@ -31,7 +36,9 @@ func TestBadRequests(t *testing.T) {
 	}
 	st := openStore(t)
 	fixture(t, st)
-	ts := newTestServer(t, st, nil)
+	const admin, read = "admin-token", "read-token"
+	ts := newTestServer(t, st, func(c *Config) { c.Token, c.ReadToken = admin, read })
+	tokens := map[string]string{"": admin, "read": read, "wrong": "not-a-token", "none": ""}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			body := tc.Body
@@ -39,11 +46,27 @@ func TestBadRequests(t *testing.T) {
 				body = "{" + strings.Repeat(" ", tc.BodyRepeat) + "}"
 			}
 			req := httptest.NewRequest(tc.Method, tc.Path, strings.NewReader(body))
-			ct := tc.ContentType
-			if ct == "" {
-				ct = "application/json"
+			req.Host = testHost
+			if tc.Host != "" {
+				req.Host = tc.Host
 			}
-			req.Header.Set("Content-Type", ct)
+			switch ct := tc.ContentType; ct {
+			case "":
+				req.Header.Set("Content-Type", "application/json")
+			case "none":
+			default:
+				req.Header.Set("Content-Type", ct)
+			}
+			tok, ok := tokens[tc.Auth]
+			if !ok {
+				t.Fatalf("auth %q: want read, wrong or none", tc.Auth)
+			}
+			if tok != "" {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			for k, v := range tc.Headers {
+				req.Header.Set(k, v)
+			}
 			w := httptest.NewRecorder()
 			ts.h.ServeHTTP(w, req)
 			if w.Code != tc.Status {

@@ -15,9 +15,37 @@ import (
 // maxBody bounds every JSON request body.
 const maxBody = 1 << 20
 
+// requireJSON answers 415 to a POST whose Content-Type is not
+// application/json, one with an empty body included. Every POST of the API
+// takes JSON; and what a browser sends to another origin without asking
+// first — a form, a no-cors fetch — can only be text/plain, a form or
+// multipart, so this also keeps a forged request out before any other
+// check.
+//
+// A request no route takes (FullPath is empty) passes, to get its 404 or
+// 405.
+func requireJSON() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Method != http.MethodPost || c.FullPath() == "" {
+			c.Next()
+			return
+		}
+		ct := c.GetHeader("Content-Type")
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			msg := fmt.Sprintf("Content-Type %q: send application/json", ct)
+			if ct == "" {
+				msg = "no Content-Type: every POST takes application/json, an empty body too"
+			}
+			fail(c, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, msg)
+			return
+		}
+		c.Next()
+	}
+}
+
 // readJSONRequest does what every endpoint that takes a JSON body does
 // first: refuse query parameters, then decode the body into v as
-// decodeJSON does. It has answered 400 (or 413, 415) when it returns false.
+// decodeJSON does. It has answered 400 (or 413) when it returns false.
 func readJSONRequest(c *gin.Context, v any, emptyOK bool) bool {
 	if _, err := newQuery(c); err != nil {
 		badRequest(c, err)
@@ -34,12 +62,6 @@ func readJSONRequest(c *gin.Context, v any, emptyOK bool) bool {
 // fields, no trailing data, at most maxBody bytes. Errors name the field.
 // An empty body is allowed only when emptyOK.
 func decodeJSON(c *gin.Context, v any, emptyOK bool) error {
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return &validationError{code: CodeUnsupportedMedia, msg: fmt.Sprintf("Content-Type %q: send application/json", ct)}
-		}
-	}
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()

@@ -13,14 +13,16 @@ const (
 	CodeInvalidParameter  = "invalid_parameter"   // 400: a query or path parameter is missing, unknown or out of range
 	CodeInvalidBody       = "invalid_body"        // 400: the JSON body is malformed, has an unknown field, a wrong type or a bad value
 	CodeUnauthorized      = "unauthorized"        // 401: no bearer token, or a malformed Authorization header
-	CodeForbidden         = "forbidden"           // 403: a bearer token that is not the configured one
+	CodeForbidden         = "forbidden"           // 403: a bearer token that does not open this endpoint
+	CodeCrossOrigin       = "cross_origin"        // 403: a state-changing request from another origin
 	CodeNotFound          = "not_found"           // 404: no such route or client
 	CodeNoSuchInterface   = "no_such_interface"   // 404: the host has no interface of that name
 	CodeNotRunning        = "not_running"         // 404: no worker is supervised on that interface
 	CodeMethodNotAllowed  = "method_not_allowed"  // 405
 	CodeAlreadyRunning    = "already_running"     // 409: a worker already runs on that interface
 	CodeBodyTooLarge      = "body_too_large"      // 413
-	CodeUnsupportedMedia  = "unsupported_media"   // 415: a body that is not application/json
+	CodeUnsupportedMedia  = "unsupported_media"   // 415: a POST whose Content-Type is not application/json
+	CodeMisdirected       = "misdirected"         // 421: a Host header that does not name this collector
 	CodeInternal          = "internal"            // 500
 	CodeWorkerBinary      = "worker_binary"       // 500: the worker executable is missing or not executable
 	CodeUnavailable       = "unavailable"         // 503: a part the request needs is down (named in the message)
@@ -52,8 +54,6 @@ func (e *validationError) status() int {
 	switch e.code {
 	case CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case CodeUnsupportedMedia:
-		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusBadRequest
 }

@@ -125,7 +125,7 @@ func TestExportLargeOverHTTP(t *testing.T) {
 	commit(t, st, batch...)
 	ts := newTestServer(t, st, nil)
 	srv := startHTTP(t, ts.srv)
-	resp, err := http.Post(srv+"/api/ntp/history/export", "application/json", strings.NewReader(`{"format":"csv"}`))
+	resp, err := ts.post(srv+"/api/ntp/history/export", strings.NewReader(`{"format":"csv"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestExportLargeOverHTTP(t *testing.T) {
 
 	// NDJSON with a limit that ends inside a chunk: rows in id order, exactly
 	// the limit.
-	resp, err = http.Post(srv+"/api/ntp/history/export", "application/json", strings.NewReader(`{"format":"ndjson","limit":1300}`))
+	resp, err = ts.post(srv+"/api/ntp/history/export", strings.NewReader(`{"format":"ndjson","limit":1300}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestExportLargeOverHTTP(t *testing.T) {
 
 	// A client that goes away mid-export: the server stops and shuts down
 	// in time (checked by startHTTP's cleanup).
-	resp, err = http.Post(srv+"/api/ntp/history/export", "application/json", strings.NewReader(`{"format":"json"}`))
+	resp, err = ts.post(srv+"/api/ntp/history/export", strings.NewReader(`{"format":"json"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,8 +122,16 @@ type testServer struct {
 	srv *Server
 	h   http.Handler
 	st  *store.Store
+	// auth is the Authorization header do sends when the caller gives
+	// none: the default admin token, unless the test chose its tokens.
+	auth string
 }
 
+// adminToken is the token of a test server whose test chose none.
+const adminToken = "test-admin-token"
+
+// newTestServer serves the API over st in-process. Unless mod sets a token
+// or NoAuth, the server has adminToken and do presents it.
 func newTestServer(t testing.TB, st *store.Store, mod func(*Config)) *testServer {
 	t.Helper()
 	cfg := Config{
@@ -136,13 +144,20 @@ func newTestServer(t testing.TB, st *store.Store, mod func(*Config)) *testServer
 	if mod != nil {
 		mod(&cfg)
 	}
+	var auth string
+	if cfg.Token == "" && !cfg.NoAuth {
+		cfg.Token, auth = adminToken, "Bearer "+adminToken
+	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
-	return &testServer{t: t, srv: s, h: s.Handler(), st: st}
+	return &testServer{t: t, srv: s, h: s.Handler(), st: st, auth: auth}
 }
+
+// testHost is the Host of in-process requests: the default listen address.
+const testHost = DefaultAddr
 
 type response struct {
 	*httptest.ResponseRecorder
@@ -164,15 +179,40 @@ func (ts *testServer) do(method, path string, body any, hdr ...string) response 
 		r = bytes.NewReader(buf)
 	}
 	req := httptest.NewRequest(method, path, r)
-	if body != nil {
+	req.Host = testHost
+	if body != nil || method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if ts.auth != "" {
+		req.Header.Set("Authorization", ts.auth)
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+		}
 	}
 	w := httptest.NewRecorder()
 	ts.h.ServeHTTP(w, req)
 	return response{w, req}
+}
+
+// post sends a JSON POST over the network, as do sends in-process: with
+// the server's token.
+func (ts *testServer) post(url string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if ts.auth != "" {
+		req.Header.Set("Authorization", ts.auth)
+	}
+	return http.DefaultClient.Do(req)
 }
 
 // listBody is the list envelope with rows kept generic.

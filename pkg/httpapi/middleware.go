@@ -1,11 +1,10 @@
 package httpapi
 
-// The handlers every request passes through: the bearer token of the
-// mutating endpoints, panic recovery and the request log.
+// The handlers every request passes through first: panic recovery and the
+// request log. The checks that follow them are in headers.go, hosts.go,
+// crossorigin.go, body.go (requireJSON) and auth.go.
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,41 +13,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 )
-
-// requireToken checks the bearer token when one is configured.
-//
-// 401 (with WWW-Authenticate) means no credentials were presented, or the
-// Authorization header is not a bearer token at all: the client should
-// authenticate. 403 means a bearer token was presented and it is not the
-// right one: authenticating again with the same token will not help.
-func (s *Server) requireToken() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if s.cfg.Token == "" {
-			c.Next()
-			return
-		}
-		h := c.GetHeader("Authorization")
-		scheme, tok, ok := strings.Cut(h, " ")
-		tok = strings.TrimSpace(tok)
-		if h == "" || !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			msg := "this endpoint needs Authorization: Bearer <token>"
-			challenge := `Bearer realm="ntp-monitor"`
-			if h != "" {
-				msg = "the Authorization header is not a bearer token; " + msg
-				challenge += `, error="invalid_request"`
-			}
-			c.Header("WWW-Authenticate", challenge)
-			fail(c, http.StatusUnauthorized, CodeUnauthorized, msg)
-			return
-		}
-		sum := sha256.Sum256([]byte(tok))
-		if subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
-			fail(c, http.StatusForbidden, CodeForbidden, "the bearer token is not valid")
-			return
-		}
-		c.Next()
-	}
-}
 
 // recovery turns a panic into a logged 500. http.ErrAbortHandler passes
 // through: it is how a streaming handler aborts a response already started.

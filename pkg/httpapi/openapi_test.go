@@ -151,6 +151,11 @@ func TestResponsesMatchSpec(t *testing.T) {
 	v.check("GET", "/api/ntp/history/interfaces/statistics", "", 200)
 	v.check("GET", "/api/ntp/history/service/statistics", "", 200)
 	v.check("GET", "/api/ntp/history/health", "", 200)
+	v.check("GET", "/api/ntp/history/clients", "", 421, "Host", "evil.example")
+	v.check("GET", "/metrics", "", 421, "Host", "evil.example:8000")
+	v.check("POST", "/api/ntp/history/search", `{}`, 415, "Content-Type", "text/plain")
+	v.check("POST", "/api/ntp/history/cleanup", `{"older_than_days":1}`, 415, append(auth, "Content-Type", "")...)
+	v.check("POST", "/api/ntp/history/cleanup", `{"older_than_days":1}`, 403, append(auth, "Origin", "http://evil.example")...)
 
 	v.check("GET", "/api/ntp/interfaces", "", 200)
 	v.check("GET", "/api/ntp/interfaces/lo/status", "", 200)

@@ -2,7 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,9 +59,32 @@ type Config struct {
 	Store      *store.Store
 	Ingest     Ingest
 	Supervisor Supervisor
-	// Token, when set, must be presented as "Authorization: Bearer <token>"
-	// on the mutating endpoints and on export.
-	Token  string
+	// Token is the admin token: "Authorization: Bearer <token>" opens
+	// the mutating endpoints and export, and every read. New refuses a
+	// Config without one unless NoAuth says so.
+	Token string
+	// NoAuth leaves the mutating endpoints and export open to anyone who
+	// can connect. It must be asked for: an empty Token alone is refused.
+	NoAuth bool
+	// ReadToken, when set, is needed (or Token) by every read endpoint;
+	// reads are open otherwise. /health and /metrics stay open unless
+	// ProtectMetrics.
+	ReadToken string
+	// ProtectMetrics puts /health and /metrics behind the read token, or
+	// behind Token when there is no read token.
+	ProtectMetrics bool
+	// AllowedHosts are further names (or addresses) the API answers to,
+	// "host" (any port) or "host:port", beside the address it listens on
+	// and the loopback names: the name behind which a reverse proxy serves
+	// it, or that remote clients use. Other Host headers get 421.
+	AllowedHosts []string
+	// CORSOrigin, when set, is the one other origin (scheme://host[:port])
+	// whose pages may read the API from a browser: GET and HEAD, with
+	// the Authorization header. No CORS answer is given otherwise.
+	CORSOrigin string
+	// TLS, when set, makes Serve speak HTTPS with it (TLS 1.2 at least,
+	// whatever its MinVersion says) and every answer carry HSTS.
+	TLS    *tls.Config
 	Logger *slog.Logger
 	// Metrics is the Prometheus exporter; New makes one when nil. Make it
 	// first with NewMetrics to feed its batch histogram from ingestion.
@@ -87,6 +110,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	engine  *gin.Engine
+	handler http.Handler // engine under the security headers
 	srv     *http.Server
 	metrics *Metrics
 	stats   *statsCache
@@ -96,9 +120,9 @@ type Server struct {
 	now           func() time.Time
 	build         buildinfo.Info
 	spec          specDoc
-	// tokenSum is the SHA-256 of the token: comparing fixed-size digests in
-	// constant time does not reveal the token's length either.
-	tokenSum [sha256.Size]byte
+	tokens        tokens
+	hosts         *hostGuard
+	corsOrigin    string
 
 	ctx    context.Context // ends at Shutdown; background statistics use it
 	cancel context.CancelFunc
@@ -130,12 +154,34 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ExportWorkers <= 0 {
 		cfg.ExportWorkers = min(runtime.GOMAXPROCS(0), 2)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics, exportWorkers: cfg.ExportWorkers,
-		build: buildinfo.Read(), spec: newSpecDoc()}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if cfg.Token != "" {
-		s.tokenSum = sha256.Sum256([]byte(cfg.Token))
+	switch {
+	case cfg.Token == "" && !cfg.NoAuth:
+		return nil, errors.New("httpapi: no admin token: set Config.Token, or Config.NoAuth to leave the mutating endpoints open")
+	case cfg.Token != "" && cfg.NoAuth:
+		return nil, errors.New("httpapi: a token and NoAuth: choose one")
+	case cfg.NoAuth && cfg.ReadToken != "":
+		return nil, errors.New("httpapi: NoAuth with a read token would guard the reads and leave the writes open")
+	case cfg.ProtectMetrics && cfg.NoAuth:
+		return nil, errors.New("httpapi: ProtectMetrics without a token to protect them with")
+	case cfg.ReadToken != "" && cfg.ReadToken == cfg.Token:
+		return nil, errors.New("httpapi: the read token is the admin token: give it another value")
 	}
+	if cfg.TLS != nil {
+		cfg.TLS = cfg.TLS.Clone()
+		cfg.TLS.MinVersion = max(cfg.TLS.MinVersion, tls.VersionTLS12)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, metrics: cfg.Metrics, exportWorkers: cfg.ExportWorkers,
+		build: buildinfo.Read(), spec: newSpecDoc(), tokens: newTokens(cfg)}
+	var err error
+	if s.hosts, err = newHostGuard(cfg.Addr, cfg.AllowedHosts, cfg.TLS != nil); err != nil {
+		return nil, err
+	}
+	if cfg.CORSOrigin != "" {
+		if s.corsOrigin, err = parseOrigin(cfg.CORSOrigin); err != nil {
+			return nil, err
+		}
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -152,7 +198,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: trusted proxies: %w", err)
 	}
 	e.HandleMethodNotAllowed = true
-	e.Use(s.recovery(), s.requestLog())
+	// In this order, after the security headers (securityHeaders wraps the
+	// router): a request for another host is answered nothing else (421);
+	// one from another origin that would change something is refused (403)
+	// before its body or its token is looked at; a POST must be JSON (415).
+	// The routes then check their tokens (auth.go).
+	e.Use(s.recovery(), s.requestLog(), s.checkHost(), s.crossOrigin(), requireJSON())
 	e.NoRoute(func(c *gin.Context) {
 		fail(c, http.StatusNotFound, CodeNotFound, "no such endpoint: "+c.Request.Method+" "+c.Request.URL.Path)
 	})
@@ -161,10 +212,11 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.routes(e)
 	s.engine = e
+	s.handler = securityHeaders(e)
 
 	s.srv = &http.Server{
 		Addr:              cfg.Addr,
-		Handler:           e,
+		Handler:           s.handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// Export lifts this deadline for itself and moves it forward as it
@@ -178,28 +230,31 @@ func New(cfg Config) (*Server, error) {
 }
 
 func (s *Server) routes(e *gin.Engine) {
-	auth := s.requireToken()
-	e.GET("/health", s.health(false))
-	e.GET("/metrics", gin.WrapH(s.metrics.Handler()))
+	admin, read, monitor := s.require(accessAdmin), s.require(accessRead), s.require(accessMonitor)
+	e.GET("/health", monitor, s.health(false))
+	e.GET("/metrics", monitor, gin.WrapH(s.metrics.Handler()))
 	e.GET("/api/openapi.yaml", s.openAPI)
 
 	api := e.Group("/api/ntp")
 	h := api.Group("/history")
-	h.GET("/clients", s.listClients)
-	h.GET("/clients/:client_ip", s.clientDetail)
-	h.POST("/search", s.search)
-	h.POST("/export", auth, s.export)
-	h.POST("/cleanup", auth, s.cleanup)
-	h.GET("/interfaces/statistics", s.interfaceStatistics)
-	h.GET("/service/statistics", s.serviceStatistics)
-	h.GET("/health", s.health(true))
+	h.GET("/clients", read, s.listClients)
+	h.GET("/clients/:client_ip", read, s.clientDetail)
+	h.POST("/search", read, s.search)
+	h.POST("/export", admin, s.export)
+	h.POST("/cleanup", admin, s.cleanup)
+	h.GET("/interfaces/statistics", read, s.interfaceStatistics)
+	h.GET("/service/statistics", read, s.serviceStatistics)
+	h.GET("/health", read, s.health(true))
 
 	i := api.Group("/interfaces")
-	i.GET("", s.listInterfaces)
-	i.POST("/:name/start", auth, s.startInterface)
-	i.POST("/:name/stop", auth, s.stopInterface)
-	i.GET("/:name/status", s.interfaceStatus)
+	i.GET("", read, s.listInterfaces)
+	i.POST("/:name/start", admin, s.startInterface)
+	i.POST("/:name/stop", admin, s.stopInterface)
+	i.GET("/:name/status", read, s.interfaceStatus)
 
+	// The page's files carry no data (it reads the API, with the token it
+	// asks for), so they are open: a browser cannot send a bearer token
+	// when it navigates.
 	if s.cfg.Page != nil {
 		e.Match([]string{http.MethodGet, http.MethodHead}, "/", gin.WrapH(s.cfg.Page))
 		e.Match([]string{http.MethodGet, http.MethodHead}, "/ui/*file", gin.WrapH(s.cfg.Page))
@@ -208,7 +263,7 @@ func (s *Server) routes(e *gin.Engine) {
 
 // Handler is the router, for tests and for serving on a listener of one's
 // own.
-func (s *Server) Handler() http.Handler { return s.engine }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Routes lists the registered routes as "METHOD /path" with Gin's :param
 // syntax.
@@ -224,13 +279,27 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(ln)
 }
 
-// Serve serves on ln until Shutdown.
+// Serve serves on ln until Shutdown, over TLS when Config.TLS is set.
 func (s *Server) Serve(ln net.Listener) error {
-	s.log.Info("http api listening", "addr", ln.Addr().String(), "auth", s.cfg.Token != "")
-	if s.cfg.Token == "" && !isLoopback(ln.Addr()) {
-		s.log.Warn("http api listens beyond loopback without --api-token: cleanup, export and worker control are open to anyone who can connect", "addr", ln.Addr().String())
+	s.hosts.addListen(ln.Addr().String())
+	s.log.Info("http api listening", "addr", ln.Addr().String(), "tls", s.cfg.TLS != nil,
+		"admin_token", s.tokens.hasAdmin, "read_token", s.tokens.hasRead)
+	if s.cfg.NoAuth {
+		level := slog.LevelWarn
+		if !isLoopback(ln.Addr()) {
+			level = slog.LevelError
+		}
+		s.log.Log(context.Background(), level, "http api without authentication: cleanup, export and worker start/stop are open to anyone who can connect",
+			"addr", ln.Addr().String())
 	}
-	if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	var err error
+	if s.cfg.TLS != nil {
+		s.srv.TLSConfig = s.cfg.TLS
+		err = s.srv.ServeTLS(ln, "", "")
+	} else {
+		err = s.srv.Serve(ln)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("httpapi: serve: %w", err)
 	}
 	return nil

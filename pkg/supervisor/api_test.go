@@ -34,7 +34,7 @@ func (c apiClient) do(method, path, body string, out any) int {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+apiToken)
-	if body != "" {
+	if body != "" || method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -34,6 +34,11 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
+// defaultToken is the admin token of `apiload serve` and what `apiload
+// export` presents, unless --token says otherwise: the server is a
+// benchmark's, on loopback, and its data synthetic.
+const defaultToken = "apiload-bench-token"
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: apiload fill|serve|load|export [flags]")
@@ -158,6 +163,7 @@ func serve(args []string) error {
 	maxAge := fs.Duration("stats-max-age", httpapi.DefaultStatsMaxAge, "interface statistics cache age (negative: none)")
 	logFile := fs.String("log", "", "request log file (default: discard)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the API under load)")
+	token := fs.String("token", defaultToken, "admin token of the API (export needs it)")
 	fs.Parse(args)
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil)
@@ -183,7 +189,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := httpapi.New(httpapi.Config{Addr: *addr, Store: st, Logger: log, StatsMaxAge: *maxAge, Page: page})
+	srv, err := httpapi.New(httpapi.Config{Addr: *addr, Store: st, Token: *token, Logger: log, StatsMaxAge: *maxAge, Page: page})
 	if err != nil {
 		return err
 	}
@@ -310,10 +316,16 @@ func export(args []string) error {
 	fs := flag.NewFlagSet("export", flag.ExitOnError)
 	base := fs.String("url", "http://127.0.0.1:18000", "API base URL")
 	format := fs.String("format", "ndjson", "json, ndjson or csv")
+	token := fs.String("token", defaultToken, "admin token of the API")
 	fs.Parse(args)
 	start := time.Now()
-	resp, err := http.Post(*base+"/api/ntp/history/export", "application/json",
-		strings.NewReader(`{"format":"`+*format+`"}`))
+	req, err := http.NewRequest(http.MethodPost, *base+"/api/ntp/history/export", strings.NewReader(`{"format":"`+*format+`"}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+*token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}

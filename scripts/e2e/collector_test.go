@@ -178,8 +178,13 @@ func (c *collector) api(ctx context.Context, method, path string, body, out any)
 	if err != nil {
 		return 0, nil, err
 	}
-	if body != nil {
+	if body != nil || method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	// The admin token the collector generated at its first start, beside
+	// its database, as an operator on the host reads it.
+	if tok, err := os.ReadFile(filepath.Join(c.dir, "api-token")); err == nil {
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -35,7 +35,8 @@ func (s *Server) Close() { s.http.Close() }
 
 // Options change the server from its defaults.
 type Options struct {
-	// Token is the API token (empty: none).
+	// Token is the API's admin token; empty runs the API without one,
+	// as `ntp-collector serve --no-auth` does.
 	Token string
 	// Now is the server's clock; time.Now when nil.
 	Now func() time.Time
@@ -52,7 +53,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	api, err := httpapi.New(httpapi.Config{Store: st, Token: o.Token, Logger: quiet, Now: o.Now, StatsMaxAge: -1, CountMaxAge: -1})
+	api, err := httpapi.New(httpapi.Config{Store: st, Token: o.Token, NoAuth: o.Token == "", Logger: quiet, Now: o.Now, StatsMaxAge: -1, CountMaxAge: -1})
 	if err != nil {
 		t.Fatalf("httpapi: %v", err)
 	}
