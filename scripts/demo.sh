@@ -49,6 +49,7 @@ pids=()     # client loops, chronyd
 col_pid=''
 namespaces=()
 http_port=''
+token=''
 
 free_port() { # free_port PREFERRED: PREFERRED if nothing listens there, else a free one
 	local p=$1
@@ -63,7 +64,8 @@ cleanup() {
 	echo
 	echo "demo: tearing down"
 	if [[ -n $col_pid ]] && kill -0 "$col_pid" 2>/dev/null; then
-		curl -s -m 10 -X POST "http://127.0.0.1:$http_port/api/ntp/interfaces/$br/stop" >/dev/null || true
+		curl -s -m 10 -X POST "http://127.0.0.1:$http_port/api/ntp/interfaces/$br/stop" \
+			-H "Authorization: Bearer $token" -H 'Content-Type: application/json' >/dev/null || true
 		kill -TERM "$col_pid" 2>/dev/null || true
 		for _ in $(seq 1 100); do kill -0 "$col_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$col_pid" 2>/dev/null || true
@@ -149,10 +151,14 @@ for _ in $(seq 1 100); do curl -sf -m 1 "http://127.0.0.1:$http_port/health" >/d
 if ! curl -sf -m 2 "http://127.0.0.1:$http_port/health" >/dev/null; then
 	echo "demo: the collector is not answering on 127.0.0.1:$http_port:"; tail -20 "$tmp/collector.log"; exit 1
 fi
+# The admin token the collector generated at its first start, beside the
+# database: what starting a worker, export and cleanup need.
+token_file=$(dirname "$db")/api-token
+token=$(cat "$token_file")
 echo "ntp-monitor dashboard: http://127.0.0.1:$http_port/ui/"
-echo "demo: POST /api/ntp/interfaces/$br/start"
+echo "demo: POST /api/ntp/interfaces/$br/start (with the token in $token_file)"
 curl -s -X POST "http://127.0.0.1:$http_port/api/ntp/interfaces/$br/start" \
-	-H 'Content-Type: application/json' -d '{"port":123,"timeout":2.0}'
+	-H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"port":123,"timeout":2.0}'
 echo
 
 # The clients, each polling in a bounded loop (at most an hour).
@@ -183,8 +189,10 @@ ntp-monitor demo is running.
                       192.0.2.13 (ntpdate every 7 s), 2001:db8:0:1::d (ntpdig every 9 s)
   collector           $api   (log: $tmp/collector.log)
   database            $db
+  admin token         $token_file (the dashboard asks for it to start or stop a worker)
 
 Try (add | python3 -m json.tool to pretty-print):
+  T=\$(cat $token_file)
   curl -s $api/health
   curl -s $api/api/ntp/interfaces/$br/status
   curl -s '$api/api/ntp/history/clients?sort_by=session_count&sort_order=desc'
@@ -193,7 +201,7 @@ Try (add | python3 -m json.tool to pretty-print):
   curl -s $api/api/ntp/history/interfaces/statistics
   curl -s $api/api/ntp/history/service/statistics
   curl -s -X POST $api/api/ntp/history/search -H 'Content-Type: application/json' -d '{"filters":{"cidrs":["2001:db8::/32"]}}'
-  curl -s -X POST $api/api/ntp/history/export -H 'Content-Type: application/json' -d '{"format":"csv"}'
+  curl -s -X POST $api/api/ntp/history/export -H "Authorization: Bearer \$T" -H 'Content-Type: application/json' -d '{"format":"csv"}'
   curl -s $api/metrics | grep ^ntp_
 
 EOF

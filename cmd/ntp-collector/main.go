@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -111,9 +112,7 @@ func serveCommand() *cli.Command {
 				DefaultText: supervisor.SystemLogDir + " as root, else " + supervisor.LocalLogDir},
 			&cli.StringFlag{Name: "http-listen", Value: httpapi.DefaultAddr, EnvVars: []string{"NTP_HTTP_LISTEN"},
 				Usage: "host:port of the HTTP API"},
-			&cli.StringFlag{Name: "api-token", EnvVars: []string{"NTP_API_TOKEN"},
-				Usage: "bearer token required by cleanup, export and worker start/stop (empty: none)"},
-		}, ingestFlags()...),
+		}, append(ingestFlags(), httpAccessFlags()...)...),
 		Action: serve,
 	}
 }
@@ -155,6 +154,12 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	defer st.Close()
+	// The state directory is the database's: the admin token file lives
+	// beside it.
+	access, err := resolveHTTPAccess(c, filepath.Dir(st.Path()), log)
+	if err != nil {
+		return err
+	}
 
 	metrics := httpapi.NewMetrics()
 	ing := ingest.New(ingest.Config{
@@ -213,17 +218,40 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	api, err := httpapi.New(httpapi.Config{Store: st, Ingest: ing, Supervisor: sup,
-		Token: c.String("api-token"), NoAuth: c.String("api-token") == "", Logger: log, Metrics: metrics, Page: page})
+	cfg := httpapi.Config{Addr: c.String("http-listen"), Store: st, Ingest: ing, Supervisor: sup,
+		Logger: log, Metrics: metrics, Page: page}
+	access.apply(&cfg)
+	api, err := httpapi.New(cfg)
 	if err != nil {
 		return err
 	}
+	g.Add("hangup", func(ctx context.Context) error { return onHangup(ctx, log, access.keypair != nil) })
+	g.Add("http-tls", access.run)
 	g.Add("http", func(ctx context.Context) error { return api.Run(ctx, httpLn) })
 	if err := g.Run(ctx); err != nil {
 		return err
 	}
 	log.Info("ntp-collector stopped")
 	return nil
+}
+
+// onHangup keeps SIGHUP from ending the collector (its default action)
+// and says what it did: each TLS certificate reloads itself on it
+// (tlsreload), and there may be none.
+func onHangup(ctx context.Context, log *slog.Logger, reloads bool) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			if !reloads {
+				log.Info("SIGHUP: no TLS certificate to reload")
+			}
+		}
+	}
 }
 
 func between(name string, lo, hi int) func(*cli.Context, int) error {

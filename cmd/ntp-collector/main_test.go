@@ -55,7 +55,13 @@ type proc struct {
 
 func run(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	return start(t, exec.Command(bin, args...), env)
+}
+
+// start runs cmd, an ntp-collector or a command that execs one, with env
+// added to its environment, and kills it at the end of the test.
+func start(t *testing.T, cmd *exec.Cmd, env []string) *proc {
+	t.Helper()
 	// Keep every test collector off the default HTTP port and the system's
 	// PID and log directories; tests may override through env.
 	own := t.TempDir()
