@@ -4,7 +4,6 @@ package main
 // names, CORS and HTTPS, from serve's flags.
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -14,18 +13,19 @@ import (
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/apitoken"
 	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
-	"github.com/ntp-monitor/ntp-monitor/pkg/tlsreload"
+	"github.com/ntp-monitor/ntp-monitor/pkg/secretfile"
+	"github.com/ntp-monitor/ntp-monitor/pkg/tlsfiles"
 )
 
 func httpAccessFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "api-token", EnvVars: []string{"NTP_API_TOKEN"},
-			Usage: "admin bearer token: cleanup, export, worker start/stop, and every read (default: the " +
-				apitoken.FileName + " file beside the database, generated at the first start); prefer --api-token-file: argv shows in ps"},
+			DefaultText: "the " + apitoken.FileName + " file beside the database, generated at the first start",
+			Usage:       "admin bearer token: cleanup, export, worker start/stop, and every read; prefer --api-token-file: argv shows in ps"},
 		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"NTP_API_TOKEN_FILE"},
 			Usage: "file holding the admin token"},
-		&cli.StringFlag{Name: "api-read-token", EnvVars: []string{"NTP_API_READ_TOKEN"},
-			Usage: "bearer token every read endpoint then needs (or the admin token); /health and /metrics stay open unless --protect-metrics (empty: reads are open)"},
+		&cli.StringFlag{Name: "api-read-token", EnvVars: []string{"NTP_API_READ_TOKEN"}, DefaultText: "none: reads are open",
+			Usage: "bearer token every read endpoint then needs (or the admin token); /health and /metrics stay open unless --protect-metrics"},
 		&cli.StringFlag{Name: "api-read-token-file", EnvVars: []string{"NTP_API_READ_TOKEN_FILE"},
 			Usage: "file holding the read token"},
 		&cli.BoolFlag{Name: "no-auth", EnvVars: []string{"NTP_NO_AUTH"},
@@ -34,9 +34,9 @@ func httpAccessFlags() []cli.Flag {
 			Usage: "/health and /metrics need the read token too (the admin token when there is no read token)"},
 		&cli.StringSliceFlag{Name: "allowed-host", EnvVars: []string{"NTP_ALLOWED_HOST"},
 			Usage: "a further name the API answers to, host or host:port (repeat, or commas in the variable): a reverse proxy's, or the one remote clients use; other Host headers get 421"},
-		&cli.StringFlag{Name: "cors-origin", EnvVars: []string{"NTP_CORS_ORIGIN"},
-			Usage: "one origin (https://host[:port]) whose web pages may read the API (GET, with the Authorization header) (empty: no CORS)"},
-		&cli.StringFlag{Name: "http-tls-cert", EnvVars: []string{"NTP_HTTP_TLS_CERT"},
+		&cli.StringFlag{Name: "cors-origin", EnvVars: []string{"NTP_CORS_ORIGIN"}, DefaultText: "none: no CORS",
+			Usage: "one origin (https://host[:port]) whose web pages may read the API (GET, with the Authorization header)"},
+		&cli.StringFlag{Name: "http-tls-cert", EnvVars: []string{"NTP_HTTP_TLS_CERT"}, DefaultText: "none: plain HTTP",
 			Usage: "PEM certificate (chain) for HTTPS on --http-listen; reloaded on SIGHUP and when the file changes"},
 		&cli.StringFlag{Name: "http-tls-key", EnvVars: []string{"NTP_HTTP_TLS_KEY"},
 			Usage: "PEM private key of --http-tls-cert"},
@@ -50,25 +50,16 @@ type httpAccess struct {
 	protectMetrics   bool
 	allowedHosts     []string
 	corsOrigin       string
-	keypair          *tlsreload.Keypair // nil: plain HTTP
+	cert             *tlsfiles.Certificate // nil: plain HTTP
 }
 
 // apply sets the access fields of cfg.
 func (a *httpAccess) apply(cfg *httpapi.Config) {
 	cfg.Token, cfg.ReadToken, cfg.NoAuth = a.token, a.readToken, a.noAuth
 	cfg.ProtectMetrics, cfg.AllowedHosts, cfg.CORSOrigin = a.protectMetrics, a.allowedHosts, a.corsOrigin
-	if a.keypair != nil {
-		cfg.TLS = a.keypair.TLSConfig(tls.VersionTLS12)
+	if a.cert != nil {
+		cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: a.cert.GetCertificate}
 	}
-}
-
-// run reloads the certificate until ctx ends; a no-op without TLS.
-func (a *httpAccess) run(ctx context.Context) error {
-	if a.keypair == nil {
-		<-ctx.Done()
-		return nil
-	}
-	return a.keypair.Run(ctx)
 }
 
 // resolveHTTPAccess reads the flags. stateDir is where the admin token file
@@ -125,7 +116,7 @@ func resolveHTTPAccess(c *cli.Context, stateDir string, log *slog.Logger) (*http
 		return nil, errors.New("--http-tls-cert and --http-tls-key go together")
 	}
 	if cert != "" {
-		if a.keypair, err = tlsreload.Load(cert, key, tlsreload.Options{Logger: log}); err != nil {
+		if a.cert, err = tlsfiles.LoadCertificate(cert, key); err != nil {
 			return nil, fmt.Errorf("--http-tls-cert: %w", err)
 		}
 	}
@@ -140,7 +131,7 @@ func tokenFlag(c *cli.Context, name, env string) (tok, source string, err error)
 	case v != "" && file != "":
 		return "", "", fmt.Errorf("--%s and --%s-file: give one", name, name)
 	case file != "":
-		if tok, err = apitoken.Read(file); err != nil {
+		if tok, err = secretfile.Read(file); err != nil {
 			return "", "", fmt.Errorf("--%s-file: %w", name, err)
 		}
 		return tok, file + " (" + givenBy(c, name+"-file", env+"_FILE") + ")", nil

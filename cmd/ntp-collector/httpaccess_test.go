@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/apitoken"
-	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/certtest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/secretfile"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testpki"
 )
 
 // apiProc is a running `ntp-collector serve` and the base URL of its API.
@@ -104,7 +105,7 @@ func TestTokenByDefault(t *testing.T) {
 	dir := t.TempDir()
 	a := serveAPI(t, dir, nil)
 	path := filepath.Join(dir, apitoken.FileName)
-	tok, err := apitoken.Read(path)
+	tok, err := secretfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func TestTokenByDefault(t *testing.T) {
 		t.Errorf("cleanup with the token after a restart: %d, want 200", got)
 	}
 	b.stop(t)
-	if again, _ := apitoken.Read(path); again != tok {
+	if again, _ := secretfile.Read(path); again != tok {
 		t.Error("a restart changed the token")
 	}
 	second := b.stderr.String()
@@ -178,7 +179,7 @@ func TestTokenFromFile(t *testing.T) {
 		}
 	}
 	a.stop(t)
-	if kept, err := apitoken.Read(filepath.Join(dir, apitoken.FileName)); err != nil || kept != "admin-from-file" {
+	if kept, err := secretfile.Read(filepath.Join(dir, apitoken.FileName)); err != nil || kept != "admin-from-file" {
 		t.Errorf("state directory's copy: %q, %v", kept, err)
 	}
 	if out := a.stderr.String(); strings.Contains(out, "admin-from-file") || strings.Contains(out, "read-from-file") {
@@ -232,9 +233,9 @@ func TestNoAuthIsLoud(t *testing.T) {
 // certificate without a restart; SIGHUP without TLS ends nothing.
 func TestHTTPSReloadOnSIGHUP(t *testing.T) {
 	dir, certs := t.TempDir(), t.TempDir()
-	ca := certtest.NewCA(t, "test CA")
-	first := ca.Issue(t, certs, "api", "127.0.0.1")
-	a := serveAPI(t, dir, []string{"NTP_HTTP_TLS_KEY=" + first.KeyFile}, "--http-tls-cert", first.CertFile)
+	ca := testpki.NewCA(t, "test CA")
+	firstCert, firstKey := ca.Server(t, "127.0.0.1").Write(t, certs, "api")
+	a := serveAPI(t, dir, []string{"NTP_HTTP_TLS_KEY=" + firstKey}, "--http-tls-cert", firstCert)
 	if !strings.HasPrefix(a.url, "https://") {
 		t.Fatalf("API at %s", a.url)
 	}
@@ -245,7 +246,8 @@ func TestHTTPSReloadOnSIGHUP(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Fatalf("over HTTPS: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
 	}
-	second := ca.Issue(t, certs, "api", "127.0.0.1")
+	second := ca.Server(t, "127.0.0.1")
+	second.Write(t, certs, "api")
 	a.cmd.Process.Signal(syscall.SIGHUP)
 	waitUntil(t, "the renewed certificate is served", func() bool {
 		r := a.call(t, client(), "GET", "/health", "", "")

@@ -113,9 +113,9 @@ func isLoopbackHost(host string) bool {
 	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
-// watchTLS reloads the listener's certificate and client CAs on SIGHUP
-// and when their files change, until ctx is done. Without TLS a SIGHUP is
-// logged and changes nothing (it no longer ends the collector).
+// watchTLS reloads the certificates of both listeners and the client CAs on
+// SIGHUP and when their files change, until ctx is done. Without TLS a
+// SIGHUP is logged and changes nothing (it does not end the collector).
 func watchTLS(ctx context.Context, log *slog.Logger, hup <-chan os.Signal, rs ...tlsfiles.Reloadable) {
 	if len(rs) > 0 {
 		tlsfiles.Watch(ctx, log, 0, hup, rs...)
@@ -126,7 +126,7 @@ func watchTLS(ctx context.Context, log *slog.Logger, hup <-chan os.Signal, rs ..
 		case <-ctx.Done():
 			return
 		case <-hup:
-			log.Info("SIGHUP: no TLS certificate to reload (no --tls-cert)")
+			log.Info("SIGHUP: no TLS certificate to reload (no --tls-cert, no --http-tls-cert)")
 		}
 	}
 }

@@ -209,6 +209,9 @@ func serve(c *cli.Context) error {
 	if clientCAs != nil {
 		reload = append(reload, clientCAs)
 	}
+	if access.cert != nil {
+		reload = append(reload, access.cert)
+	}
 	go watchTLS(ctx, log, hup, reload...)
 
 	g := collector.Group{Logger: log}
@@ -225,33 +228,12 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	g.Add("hangup", func(ctx context.Context) error { return onHangup(ctx, log, access.keypair != nil) })
-	g.Add("http-tls", access.run)
 	g.Add("http", func(ctx context.Context) error { return api.Run(ctx, httpLn) })
 	if err := g.Run(ctx); err != nil {
 		return err
 	}
 	log.Info("ntp-collector stopped")
 	return nil
-}
-
-// onHangup keeps SIGHUP from ending the collector (its default action)
-// and says what it did: each TLS certificate reloads itself on it
-// (tlsreload), and there may be none.
-func onHangup(ctx context.Context, log *slog.Logger, reloads bool) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-hup:
-			if !reloads {
-				log.Info("SIGHUP: no TLS certificate to reload")
-			}
-		}
-	}
 }
 
 func between(name string, lo, hi int) func(*cli.Context, int) error {

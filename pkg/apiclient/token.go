@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/apitoken"
+	"github.com/ntp-monitor/ntp-monitor/pkg/secretfile"
 )
 
 // TokenFileName is the file in the collector's state directory (beside its
@@ -25,9 +26,9 @@ func DefaultStateDirs() []string { return []string{"data", "/var/lib/ntp-monitor
 // ReadTokenFile reads a token file: the token is its content without
 // surrounding white space (a trailing newline is usual).
 func ReadTokenFile(path string) (string, error) {
-	tok, err := apitoken.Read(path)
+	tok, err := secretfile.Read(path)
 	switch {
-	case errors.Is(err, apitoken.ErrEmpty):
+	case errors.Is(err, secretfile.ErrEmpty):
 		return "", fmt.Errorf("API token file %s: %w", path, ErrNoToken)
 	case err != nil:
 		return "", fmt.Errorf("API token file: %w", err)

@@ -21,7 +21,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/secretfile"
 )
 
 // FileName is the token file's name in the state directory.
@@ -29,23 +30,6 @@ const FileName = "api-token"
 
 // Mode is the token file's mode: its owner's alone.
 const Mode fs.FileMode = 0o600
-
-// ErrEmpty: a token file holds nothing but white space.
-var ErrEmpty = errors.New("the token file is empty")
-
-// Read returns the token in the file at path: its content without
-// surrounding white space.
-func Read(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return "", fmt.Errorf("%s: %w", path, ErrEmpty)
-	}
-	return tok, nil
-}
 
 // Generate returns a new token: 32 bytes from crypto/rand, in hex.
 func Generate() (string, error) {
@@ -73,8 +57,8 @@ type State struct {
 // not at all, and never replaces one that another process made first.
 func LoadOrCreate(dir string) (State, error) {
 	path := filepath.Join(dir, FileName)
-	tok, err := Read(path)
-	empty := errors.Is(err, ErrEmpty)
+	tok, err := secretfile.Read(path)
+	empty := errors.Is(err, secretfile.ErrEmpty)
 	switch {
 	case err == nil:
 		return stateOf(path, tok, false)
@@ -91,7 +75,7 @@ func LoadOrCreate(dir string) (State, error) {
 		return State{}, err
 	}
 	if !won {
-		if tok, err = Read(path); err != nil {
+		if tok, err = secretfile.Read(path); err != nil {
 			return State{}, fmt.Errorf("apitoken: %w", err)
 		}
 	}
@@ -102,7 +86,7 @@ func LoadOrCreate(dir string) (State, error) {
 // that the file names the token in use.
 func Keep(dir, tok string) (string, error) {
 	path := filepath.Join(dir, FileName)
-	if cur, err := Read(path); err == nil && cur == tok {
+	if cur, err := secretfile.Read(path); err == nil && cur == tok {
 		return path, nil
 	}
 	if _, err := install(path, tok, true); err != nil {

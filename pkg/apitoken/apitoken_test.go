@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/apitoken"
+	"github.com/ntp-monitor/ntp-monitor/pkg/secretfile"
 )
 
 // permissive sets the process umask to 0 for the test: what the package
@@ -106,7 +107,7 @@ func TestKeep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok, err := apitoken.Read(path); err != nil || tok != "given-token" {
+	if tok, err := secretfile.Read(path); err != nil || tok != "given-token" {
 		t.Fatalf("Read = %q, %v", tok, err)
 	}
 	fi, _ := os.Stat(path)
@@ -120,19 +121,19 @@ func TestKeep(t *testing.T) {
 	if _, err := apitoken.Keep(dir, "another"); err != nil {
 		t.Fatal(err)
 	}
-	if tok, _ := apitoken.Read(path); tok != "another" {
+	if tok, _ := secretfile.Read(path); tok != "another" {
 		t.Errorf("after a second Keep: %q", tok)
 	}
 }
 
 func TestReadErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := apitoken.Read(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := secretfile.Read(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, []byte("\n\t \n"), 0o600)
-	if _, err := apitoken.Read(empty); !errors.Is(err, apitoken.ErrEmpty) {
+	if _, err := secretfile.Read(empty); !errors.Is(err, secretfile.ErrEmpty) {
 		t.Errorf("empty file: %v", err)
 	}
 	// A state directory whose token file cannot be read is an error, not

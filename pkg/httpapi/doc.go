@@ -24,7 +24,7 @@
 // refuses a Config without one unless Config.NoAuth asks for an open API.
 // With Config.ReadToken the reads need it (or the admin token); /health and
 // /metrics stay open unless Config.ProtectMetrics. With Config.TLS the
-// server speaks HTTPS, TLS 1.2 at least; package tlsreload serves a
+// server speaks HTTPS, TLS 1.2 at least; package tlsfiles serves a
 // certificate that renews without a restart.
 //
 // Every answer but export's stream is rendered whole before its status

@@ -3,14 +3,13 @@ package httpapi
 import (
 	"crypto/tls"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/certtest"
-	"github.com/ntp-monitor/ntp-monitor/pkg/tlsreload"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testpki"
+	"github.com/ntp-monitor/ntp-monitor/pkg/tlsfiles"
 )
 
 // TestHTTPS serves the API over TLS on a loopback port: HSTS on every
@@ -18,16 +17,16 @@ import (
 // certificate served once reloaded, without a restart.
 func TestHTTPS(t *testing.T) {
 	dir := t.TempDir()
-	ca := certtest.NewCA(t, "ntp-monitor test CA")
-	first := ca.Issue(t, dir, "api", "127.0.0.1", "localhost")
-	kp, err := tlsreload.Load(first.CertFile, first.KeyFile, tlsreload.Options{Logger: slog.New(slog.DiscardHandler)})
+	ca := testpki.NewCA(t, "ntp-monitor test CA")
+	first := ca.Server(t, "127.0.0.1", "localhost")
+	kp, err := tlsfiles.LoadCertificate(first.Write(t, dir, "api"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := openStore(t)
 	fixture(t, st)
 	// The keypair's config asks for no minimum: the server raises it.
-	ts := newTestServer(t, st, func(c *Config) { c.TLS = kp.TLSConfig(0) })
+	ts := newTestServer(t, st, func(c *Config) { c.TLS = &tls.Config{GetCertificate: kp.GetCertificate} })
 	base := strings.Replace(startHTTP(t, ts.srv), "http://", "https://", 1)
 	client := func(cfg *tls.Config) *http.Client {
 		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}}
@@ -71,7 +70,8 @@ func TestHTTPS(t *testing.T) {
 	}
 
 	// Renewed: new files, a reload, the next connection sees them.
-	second := ca.Issue(t, dir, "api", "127.0.0.1", "localhost")
+	second := ca.Server(t, "127.0.0.1", "localhost")
+	second.Write(t, dir, "api")
 	if err := kp.Reload(); err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestCSVFormulasNeutralised(t *testing.T) {
 		sess("192.0.2.3", onIface(iface), at(3*time.Second), func(s *sessionT) { s.ReferenceID = "-1+1" }),
 		sess("192.0.2.4", onIface(iface), at(4*time.Second), func(s *sessionT) { s.ReferenceID = "\tx=1" }),
 		sess("192.0.2.5", onIface(iface), at(5*time.Second), func(s *sessionT) { s.ReferenceID = "\r=1" }),
-		sess("192.0.2.6", onIface(iface), at(6*time.Second), latency(-0.25), func(s *sessionT) { s.ReferenceID = `=HYPERLINK("http://x","y")` }),
+		sess("192.0.2.6", onIface(iface), at(6*time.Second), latency(-0.25), func(s *sessionT) { s.ReferenceID = `=HYPERLINK("x")` }),
 	}
 	var buf []byte
 	for i := range sessions {
@@ -88,7 +88,7 @@ func TestCSVFormulasNeutralised(t *testing.T) {
 		"192.0.2.3": {"reference_id": "'-1+1"},
 		"192.0.2.4": {"reference_id": "'\tx=1"},
 		"192.0.2.5": {"reference_id": "'\r=1"},
-		"192.0.2.6": {"reference_id": `'=HYPERLINK("http://x","y")`, "client_to_server_latency_seconds": "-0.25"},
+		"192.0.2.6": {"reference_id": `'=HYPERLINK("x")`, "client_to_server_latency_seconds": "-0.25"},
 	} {
 		r := byIP[ip]
 		if r == nil {

@@ -63,7 +63,9 @@ func Help(text string) ([]Flag, error) {
 			return nil, fmt.Errorf("flagdoc: not an option line: %q", line)
 		}
 		var f Flag
-		for n := range strings.SplitSeq(m[1], ", ") {
+		// A flag that may repeat is written "--name value [ --name value ]".
+		names, _, _ := strings.Cut(m[1], " [ ")
+		for n := range strings.SplitSeq(names, ", ") {
 			f.Names = append(f.Names, strings.TrimSuffix(n, " value"))
 		}
 		usage := m[2]
