@@ -1,5 +1,3 @@
-// Command ntp-collector is the long-running daemon: it receives sessions from
-// ntp-worker processes over TCP and keeps the NTP client inventory in SQLite.
 package main
 
 import (

@@ -1,6 +1,3 @@
-// Command ntp-worker captures the NTP traffic of one interface (or reads a
-// capture file), pairs requests with responses and streams the sessions to
-// ntp-collector.
 package main
 
 import (

@@ -1,7 +1,3 @@
-// Package collector runs the parts of the ntp-collector daemon — ingestion,
-// HTTP API, worker supervisor — as one unit: they start together, the first
-// to fail stops the others, and on shutdown they stop one at a time in a
-// fixed order.
 package collector
 
 import (

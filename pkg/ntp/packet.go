@@ -1,10 +1,3 @@
-// Package ntp is the NTP wire format (RFC 5905, with the NTPv1–v3 packets
-// that share its header, the mode 6 and mode 7 control packets, and the
-// extension fields and MAC of RFC 7822).
-//
-// Decoding fills a caller-owned Packet and neither allocates nor keeps a
-// reference to the input, so a capture loop can decode every packet into the
-// same Packet value.
 package ntp
 
 import (

@@ -1,11 +1,3 @@
-// Package session defines the record that a worker produces for every NTP
-// request it sees: the request, the server's response when there is one, and
-// the timings derived from both. The record travels from worker to collector
-// and is folded into one store row per client and interface.
-//
-// Bounds (bounds.go) are the physical limits of a session's fields, which a
-// receiver checks a session against before it trusts it: the Violation a
-// session breaks names why it was refused.
 package session
 
 import (
