@@ -68,7 +68,9 @@ fuzz:
 e2e: build
 	@if [ -x scripts/e2e.sh ]; then scripts/e2e.sh; else echo "e2e: scripts/e2e.sh not present"; fi
 
-bench: deps build bench-go bench-worker bench-capture bench-collector bench-api
+# Every part below, its output written into scripts/performance.md.
+bench: deps build
+	@scripts/bench.sh
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/... | tee bench-go.txt
