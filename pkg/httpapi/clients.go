@@ -13,7 +13,7 @@ import (
 const jsonContentType = "application/json; charset=utf-8"
 
 // writeClientList answers a page of clients in the list envelope.
-func writeClientList(c *gin.Context, rows []store.Client, total int64, p store.Page) {
+func writeClientList(c *gin.Context, rows []store.Client, next *store.Cursor, total int64, p store.Page) {
 	b := make([]byte, 0, 64+len(rows)*1400)
 	b = append(b, `{"data":[`...)
 	for i := range rows {
@@ -23,21 +23,36 @@ func writeClientList(c *gin.Context, rows []store.Client, total int64, p store.P
 		b = appendClientJSON(b, &rows[i])
 	}
 	b = append(b, `],"pagination":`...)
-	b = appendPagination(b, p, total)
+	b = appendPagination(b, p, next, total)
 	b = append(b, '}')
 	c.Data(http.StatusOK, jsonContentType, b)
 }
 
-func appendPagination(b []byte, p store.Page, total int64) []byte {
+// appendPagination writes the list's pagination object. A page reached by
+// cursor has no number: page is null there.
+func appendPagination(b []byte, p store.Page, next *store.Cursor, total int64) []byte {
 	pages := (total + int64(p.Size) - 1) / int64(p.Size)
 	b = append(b, `{"page":`...)
-	b = strconv.AppendInt(b, int64(p.Number), 10)
+	if p.After == nil {
+		b = strconv.AppendInt(b, int64(p.Number), 10)
+	} else {
+		b = append(b, "null"...)
+	}
 	b = append(b, `,"page_size":`...)
 	b = strconv.AppendInt(b, int64(p.Size), 10)
 	b = append(b, `,"total":`...)
 	b = strconv.AppendInt(b, total, 10)
 	b = append(b, `,"total_pages":`...)
 	b = strconv.AppendInt(b, pages, 10)
+	b = append(b, `,"next_cursor":`...)
+	if next == nil {
+		b = append(b, "null"...)
+	} else {
+		// The cursor is base64url: no character needs escaping.
+		b = append(b, '"')
+		b = append(b, next.String()...)
+		b = append(b, '"')
+	}
 	return append(b, '}')
 }
 
@@ -50,13 +65,15 @@ func (s *Server) writePage(c *gin.Context, f store.ClientFilter, order store.Sor
 		return
 	}
 	rows := []store.Client{}
-	if int64(p.Number-1)*int64(p.Size) < total {
-		if rows, err = s.cfg.Store.ListClients(ctx, f, order, p); err != nil {
+	var next *store.Cursor
+	if p.After != nil || int64(p.Number-1)*int64(p.Size) < total {
+		// The cursor was checked against the order when it was parsed.
+		if rows, next, err = s.cfg.Store.ListClients(ctx, f, order, p); err != nil {
 			s.internalError(c, "list clients", err)
 			return
 		}
 	}
-	writeClientList(c, rows, total, p)
+	writeClientList(c, rows, next, total, p)
 }
 
 // GET /api/ntp/history/clients
@@ -111,8 +128,9 @@ type searchBody struct {
 		Order string `json:"order"`
 	} `json:"sort"`
 	Pagination *struct {
-		Page     *int `json:"page"`
-		PageSize *int `json:"page_size"`
+		Page     *int    `json:"page"`
+		PageSize *int    `json:"page_size"`
+		Cursor   *string `json:"cursor"`
 	} `json:"pagination"`
 }
 
@@ -149,6 +167,12 @@ func (s *Server) search(c *gin.Context) {
 				return
 			}
 			page.Size = *pg.PageSize
+		}
+		if pg.Cursor != nil {
+			if page.After, err = parseCursor("pagination.cursor", *pg.Cursor, pg.Page != nil, order, bodyErr); err != nil {
+				badRequest(c, err)
+				return
+			}
 		}
 	}
 	s.writePage(c, f, order, page)

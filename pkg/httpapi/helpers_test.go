@@ -219,10 +219,11 @@ func (ts *testServer) post(url string, body io.Reader) (*http.Response, error) {
 type listBody struct {
 	Data       []map[string]any `json:"data"`
 	Pagination struct {
-		Page       int   `json:"page"`
-		PageSize   int   `json:"page_size"`
-		Total      int64 `json:"total"`
-		TotalPages int64 `json:"total_pages"`
+		Page       int     `json:"page"`
+		PageSize   int     `json:"page_size"`
+		Total      int64   `json:"total"`
+		TotalPages int64   `json:"total_pages"`
+		NextCursor *string `json:"next_cursor"`
 	} `json:"pagination"`
 }
 

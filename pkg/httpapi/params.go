@@ -174,7 +174,7 @@ type listParams struct {
 	page   store.Page
 }
 
-var listQueryNames = []string{"page", "page_size", "search_ip", "cidr", "interface_name", "ntp_version",
+var listQueryNames = []string{"page", "page_size", "cursor", "search_ip", "cidr", "interface_name", "ntp_version",
 	"seen_after", "seen_before", "max_interval", "sort_by", "sort_order"}
 
 func parseListQuery(c *gin.Context) (listParams, error) {
@@ -231,7 +231,30 @@ func parseListQuery(c *gin.Context) (listParams, error) {
 	if p.sort, err = parseSort("sort_by", "sort_order", by, order, paramErr); err != nil {
 		return p, err
 	}
+	if s, ok := q.str("cursor"); ok {
+		_, numbered := q.str("page")
+		if p.page.After, err = parseCursor("cursor", s, numbered, p.sort, paramErr); err != nil {
+			return p, err
+		}
+	}
 	return p, nil
+}
+
+// parseCursor decodes a next_cursor the API handed out and checks that it
+// continues the requested order. A page number beside it is refused: the
+// two select a page in different ways.
+func parseCursor(field, s string, numbered bool, order store.Sort, mk func(string, string, ...any) error) (*store.Cursor, error) {
+	if numbered {
+		return nil, mk(field, "give either a cursor or a page number, not both")
+	}
+	c, err := store.ParseCursor(s)
+	if err == nil {
+		err = c.Continues(order)
+	}
+	if err != nil {
+		return nil, mk(field, "%s", strings.TrimPrefix(err.Error(), store.ErrBadCursor.Error()+": "))
+	}
+	return &c, nil
 }
 
 func checkWindow(f *store.ClientFilter, field string, mk func(string, string, ...any) error) error {

@@ -200,7 +200,7 @@ func BenchmarkListClients(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		rows, err := s.ListClients(ctx, ClientFilter{}, Sort{Desc: true}, Page{Number: 2, Size: 1000})
+		rows, _, err := s.ListClients(ctx, ClientFilter{}, Sort{Desc: true}, Page{Number: 2, Size: 1000})
 		if err != nil || len(rows) != 1000 {
 			b.Fatalf("%d rows, %v", len(rows), err)
 		}
@@ -287,7 +287,7 @@ func BenchmarkListFilters(b *testing.B) {
 		})
 		b.Run(tc.name+"/first-page", func(b *testing.B) {
 			for b.Loop() {
-				if _, err := s.ListClients(ctx, tc.f, Sort{Desc: true}, Page{Number: 1, Size: 20}); err != nil {
+				if _, _, err := s.ListClients(ctx, tc.f, Sort{Desc: true}, Page{Number: 1, Size: 20}); err != nil {
 					b.Fatal(err)
 				}
 			}

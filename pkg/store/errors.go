@@ -34,6 +34,9 @@ var (
 	ErrSeqRange = errors.New("seq above 9223372036854775807")
 	// ErrCleanupBefore: Cleanup was given a zero cutoff time.
 	ErrCleanupBefore = errors.New("store: cleanup needs a cutoff time")
+	// ErrBadCursor: ParseCursor or ListClients was given a cursor that is
+	// malformed, of another format or of another sort order.
+	ErrBadCursor = errors.New("bad cursor")
 )
 
 // wrap adds the file and operation to err and, for the faults an operator

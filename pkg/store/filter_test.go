@@ -96,7 +96,7 @@ func TestListFiltersAtTheLimit(t *testing.T) {
 			if err != nil || n != tt.want {
 				t.Fatalf("CountClients = %d, %v; want %d", n, err, tt.want)
 			}
-			rows, err := s.ListClients(ctx, tt.f, Sort{Field: SortClientIP}, Page{Number: 1, Size: 1000})
+			rows, _, err := s.ListClients(ctx, tt.f, Sort{Field: SortClientIP}, Page{Number: 1, Size: 1000})
 			if err != nil || int64(len(rows)) != min(tt.want, 1000) {
 				t.Fatalf("ListClients: %d rows, %v", len(rows), err)
 			}

@@ -47,7 +47,7 @@ func derivedPopulation(t *testing.T) *Store {
 
 func allClients(t *testing.T, s *Store, f ClientFilter, order Sort) []Client {
 	t.Helper()
-	out, err := s.ListClients(context.Background(), f, order, Page{Number: 1, Size: 100})
+	out, _, err := s.ListClients(context.Background(), f, order, Page{Number: 1, Size: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestSortByDerived(t *testing.T) {
 	for _, f := range []SortField{SortProcessing, SortInterval} {
 		var paged []int64
 		for p := 1; p <= 4; p++ {
-			rows, err := s.ListClients(context.Background(), ClientFilter{}, Sort{Field: f, Desc: true}, Page{Number: p, Size: 2})
+			rows, _, err := s.ListClients(context.Background(), ClientFilter{}, Sort{Field: f, Desc: true}, Page{Number: p, Size: 2})
 			if err != nil {
 				t.Fatal(err)
 			}

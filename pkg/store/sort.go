@@ -30,6 +30,7 @@ const (
 // a single request and so no interval) last in either direction.
 type sortColumn struct {
 	expr     string
+	kind     keyKind
 	nullable bool
 }
 
@@ -41,14 +42,14 @@ type sortColumn struct {
 // (migration 0004); processing and interval have none yet and read every
 // row of the selection.
 var sortColumns = map[SortField]sortColumn{
-	SortLastSeen:     {expr: "last_seen_timestamp"},
-	SortFirstSeen:    {expr: "first_seen_timestamp"},
-	SortSessionCount: {expr: "session_count"},
-	SortClientIP:     {expr: "client_ip_bytes"},
-	SortLatency:      {expr: avgLatencySQL, nullable: true},
-	SortUnanswered:   {expr: "unanswered_count"},
-	SortProcessing:   {expr: avgProcessingSQL, nullable: true},
-	SortInterval:     {expr: avgIntervalSQL, nullable: true},
+	SortLastSeen:     {expr: "last_seen_timestamp", kind: keyText},
+	SortFirstSeen:    {expr: "first_seen_timestamp", kind: keyText},
+	SortSessionCount: {expr: "session_count", kind: keyInt},
+	SortClientIP:     {expr: "client_ip_bytes", kind: keyBlob},
+	SortLatency:      {expr: avgLatencySQL, kind: keyReal, nullable: true},
+	SortUnanswered:   {expr: "unanswered_count", kind: keyInt},
+	SortProcessing:   {expr: avgProcessingSQL, kind: keyReal, nullable: true},
+	SortInterval:     {expr: avgIntervalSQL, kind: keyReal, nullable: true},
 }
 
 // SortFields lists the accepted sort fields.
@@ -74,23 +75,40 @@ type Sort struct {
 	Desc  bool
 }
 
-func (s Sort) orderBy() (string, error) {
-	f := s.Field
-	if f == "" {
-		f = SortLastSeen
+// field is the sort field, last_seen when unset.
+func (s Sort) field() SortField {
+	if s.Field == "" {
+		return SortLastSeen
 	}
-	col, ok := sortColumns[f]
+	return s.Field
+}
+
+// column is the SQL of s's field.
+func (s Sort) column() (sortColumn, error) {
+	col, ok := sortColumns[s.field()]
 	if !ok {
-		return "", fmt.Errorf("store: unknown sort field %q", f)
+		return sortColumn{}, fmt.Errorf("store: unknown sort field %q", s.Field)
 	}
-	dir := " ASC"
+	return col, nil
+}
+
+// dir is s's direction in SQL.
+func (s Sort) dir() string {
 	if s.Desc {
-		dir = " DESC"
+		return " DESC"
+	}
+	return " ASC"
+}
+
+func (s Sort) orderBy() (string, error) {
+	col, err := s.column()
+	if err != nil {
+		return "", err
 	}
 	nulls := ""
 	if col.nullable {
 		nulls = " NULLS LAST"
 	}
 	// id breaks ties so that pages never overlap or skip rows.
-	return " ORDER BY " + col.expr + dir + nulls + ", id" + dir, nil
+	return " ORDER BY " + col.expr + s.dir() + nulls + ", id" + s.dir(), nil
 }
