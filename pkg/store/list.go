@@ -97,12 +97,17 @@ func (s *Store) listOffset(ctx context.Context, l *keyedList, f ClientFilter, or
 	return s.queryKeyed(ctx, l, q, append(args, p.Size+1, offset)...)
 }
 
-// listAfter is the keyset form. Rows with a key come first in either
-// direction and rows without one (NULL: a client with no latency yet) last,
-// so a nullable order is walked in two ranges, each served by an index on
-// the key, whose entries SQLite orders by (key, rowid): the keys after the
-// cursor's (a comparison with a non-NULL key is never true of NULL), then
-// the NULLs by id.
+// listAfter is the keyset form. The rows after a cursor (k, i) are three
+// ranges, each one seek into an index on the key, whose entries SQLite
+// orders by (key, rowid): the ties key = k with an id after i, then the keys
+// after k, then, for a nullable order, the rows without a key (NULL: a
+// client with no latency yet), which come last in either direction, by id.
+// A cursor inside the NULLs has only the last range left. One range at a
+// time, each until the page is full: a condition joining them with OR,
+// or the row value (key, id) > (k, i), walks every tie of k, which on a
+// public server's session_count of 1 is most of the table (measured: 32 ms
+// against 0.05 ms at 900,000 ties), and an index on an expression is not
+// searched for a row value at all.
 func (s *Store) listAfter(ctx context.Context, l *keyedList, f ClientFilter, order Sort, col sortColumn, p Page) error {
 	c := p.After
 	if err := c.Continues(order); err != nil {
@@ -113,37 +118,39 @@ func (s *Store) listAfter(ctx context.Context, l *keyedList, f ClientFilter, ord
 	if where != "" {
 		and = where + " AND "
 	}
-	cmp, cmpEq := " > ", " >= "
+	cmp := " > "
 	if order.Desc {
-		cmp, cmpEq = " < ", " <= "
+		cmp = " < "
+	}
+	e, dir := col.expr, order.dir()
+	type keyRange struct {
+		cond    string
+		args    []any
+		orderBy string
+	}
+	var ranges []keyRange
+	if c.key != nil {
+		ranges = append(ranges,
+			keyRange{e + " = ? AND id" + cmp + "?", []any{c.key, c.id}, "id" + dir},
+			keyRange{e + cmp + "?", []any{c.key}, e + dir + ", id" + dir})
+		if col.nullable {
+			ranges = append(ranges, keyRange{e + " IS NULL", nil, "id" + dir})
+		}
+	} else {
+		ranges = append(ranges, keyRange{e + " IS NULL AND id" + cmp + "?", []any{c.id}, "id" + dir})
 	}
 	want := p.Size + 1
-	if c.key != nil {
-		// key >= k AND (key > k OR id > i), rather than the row value
-		// (key, id) > (k, i): SQLite takes the first term as a range of an
-		// index on an expression too, where it walks the whole index
-		// for the row value.
-		e := col.expr
-		cond := e + cmpEq + "? AND (" + e + cmp + "? OR id" + cmp + "?)"
-		q := "SELECT " + clientSelect + ", " + e + " FROM ntp_clients" + and + cond +
-			" ORDER BY " + e + order.dir() + ", id" + order.dir() + " LIMIT ?"
-		if err := s.queryKeyed(ctx, l, q, append(slices.Clone(args), c.key, c.key, c.id, want)...); err != nil {
+	for _, r := range ranges {
+		q := "SELECT " + clientSelect + ", " + e + " FROM ntp_clients" + and + r.cond + " ORDER BY " + r.orderBy + " LIMIT ?"
+		a := append(append(slices.Clone(args), r.args...), want-len(l.rows))
+		if err := s.queryKeyed(ctx, l, q, a...); err != nil {
 			return err
 		}
-		if !col.nullable || len(l.rows) >= want {
-			return nil
+		if len(l.rows) >= want {
+			break
 		}
 	}
-	// The NULL range: from its start after a keyed cursor, after the
-	// cursor's id inside it.
-	cond, nargs := col.expr+" IS NULL", []any{}
-	if c.key == nil {
-		cond += " AND id" + cmp + "?"
-		nargs = append(nargs, c.id)
-	}
-	q := "SELECT " + clientSelect + ", " + col.expr + " FROM ntp_clients" + and + cond +
-		" ORDER BY id" + order.dir() + " LIMIT ?"
-	return s.queryKeyed(ctx, l, q, append(append(args, nargs...), want-len(l.rows))...)
+	return nil
 }
 
 // ClientsByIP returns every row of one address, one per interface, ordered by

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	_ "net/http/pprof"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -208,6 +210,32 @@ func serve(args []string) error {
 type scenario struct {
 	name string
 	path func(rng *rand.Rand) string
+	// deep, when set, is a list query (its sort): the scenario reads the
+	// page after page 25,000 of it (rows 500,001–500,020) by the cursor
+	// that page hands out, fetched once before the load.
+	deep string
+}
+
+// deepCursor fetches page 25,000 of the list query q and returns its
+// next_cursor.
+func deepCursor(hc *http.Client, base, q string) (string, error) {
+	resp, err := hc.Get(base + "/api/ntp/history/clients?page=25000&" + q)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Pagination struct {
+			NextCursor *string `json:"next_cursor"`
+		} `json:"pagination"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil {
+		return "", fmt.Errorf("page 25000 of %s: %w", q, err)
+	}
+	if b.Pagination.NextCursor == nil {
+		return "", fmt.Errorf("page 25000 of %s: no next_cursor (fewer than 500,000 rows?)", q)
+	}
+	return *b.Pagination.NextCursor, nil
 }
 
 func load(args []string) error {
@@ -220,29 +248,33 @@ func load(args []string) error {
 	fs.Parse(args)
 
 	scenarios := []scenario{
-		{"list first page", func(*rand.Rand) string { return "/api/ntp/history/clients" }},
-		{"list deep page (page 2500 x 20, offset 49,980)", func(*rand.Rand) string { return "/api/ntp/history/clients?page=2500" }},
-		{"list deeper page (page 25000 x 20, offset 499,980)", func(*rand.Rand) string { return "/api/ntp/history/clients?page=25000" }},
-		{"list filtered interface_name=eth3", func(*rand.Rand) string { return "/api/ntp/history/clients?interface_name=eth3" }},
-		{"list filtered cidr=10.1.0.0/16 + eth3", func(*rand.Rand) string {
+		{name: "list first page", path: func(*rand.Rand) string { return "/api/ntp/history/clients" }},
+		{name: "list deep page (page 2500 x 20, offset 49,980)", path: func(*rand.Rand) string { return "/api/ntp/history/clients?page=2500" }},
+		{name: "list deeper page (page 25000 x 20, offset 499,980)", path: func(*rand.Rand) string { return "/api/ntp/history/clients?page=25000" }},
+		{name: "list by cursor 500,000 rows deep", deep: "sort_by=last_seen"},
+		{name: "list by cursor 500,000 deep, client_ip asc", deep: "sort_by=client_ip&sort_order=asc"},
+		{name: "list by cursor 500,000 deep, session_count", deep: "sort_by=session_count"},
+		{name: "list by cursor 500,000 deep, latency", deep: "sort_by=latency"},
+		{name: "list filtered interface_name=eth3", path: func(*rand.Rand) string { return "/api/ntp/history/clients?interface_name=eth3" }},
+		{name: "list filtered cidr=10.1.0.0/16 + eth3", path: func(*rand.Rand) string {
 			return "/api/ntp/history/clients?cidr=10.1.0.0/16&interface_name=eth3"
 		}},
-		{"list sorted client_ip asc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=client_ip&sort_order=asc" }},
-		{"list sorted session_count desc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=session_count" }},
-		{"list sorted latency desc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=latency" }},
+		{name: "list sorted client_ip asc", path: func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=client_ip&sort_order=asc" }},
+		{name: "list sorted session_count desc", path: func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=session_count" }},
+		{name: "list sorted latency desc", path: func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=latency" }},
 		// Sorts and a filter by derived means, with no index: every row is read.
-		{"list sorted processing desc", func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=processing" }},
-		{"list sorted interval asc", func(*rand.Rand) string {
+		{name: "list sorted processing desc", path: func(*rand.Rand) string { return "/api/ntp/history/clients?sort_by=processing" }},
+		{name: "list sorted interval asc", path: func(*rand.Rand) string {
 			return "/api/ntp/history/clients?sort_by=interval&sort_order=asc"
 		}},
-		{"list filtered max_interval=120", func(*rand.Rand) string { return "/api/ntp/history/clients?max_interval=120" }},
-		{"list filtered max_interval=120 + eth2", func(*rand.Rand) string {
+		{name: "list filtered max_interval=120", path: func(*rand.Rand) string { return "/api/ntp/history/clients?max_interval=120" }},
+		{name: "list filtered max_interval=120 + eth2", path: func(*rand.Rand) string {
 			return "/api/ntp/history/clients?max_interval=120&interface_name=eth2"
 		}},
-		{"detail (random client)", func(r *rand.Rand) string {
+		{name: "detail (random client)", path: func(r *rand.Rand) string {
 			return "/api/ntp/history/clients/" + clientAddr(r.IntN(*clients)).String()
 		}},
-		{"interface statistics", func(*rand.Rand) string { return "/api/ntp/history/interfaces/statistics" }},
+		{name: "interface statistics", path: func(*rand.Rand) string { return "/api/ntp/history/interfaces/statistics" }},
 	}
 	tr := &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: time.Minute}
@@ -250,6 +282,14 @@ func load(args []string) error {
 	for _, sc := range scenarios {
 		if *only != "" && !strings.Contains(sc.name, *only) {
 			continue
+		}
+		if sc.deep != "" {
+			cur, err := deepCursor(hc, *base, sc.deep)
+			if err != nil {
+				return fmt.Errorf("%s: %w", sc.name, err)
+			}
+			p := "/api/ntp/history/clients?" + sc.deep + "&cursor=" + url.QueryEscape(cur)
+			sc.path = func(*rand.Rand) string { return p }
 		}
 		// One request first: warms the connection pool and, for statistics,
 		// the first computation (reported separately).
