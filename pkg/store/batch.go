@@ -21,6 +21,33 @@ type Batch struct {
 	rows []row
 	n    int
 	hw   map[string]workerMark
+
+	// series holds the traffic of the batch per interface and minute of
+	// capture time, sidx where each key's bucket is; Commit merges them
+	// into the stored minutes and hours. Reset keeps the buckets' memory.
+	sidx   map[seriesKey]int32
+	series []SeriesBucket
+}
+
+// seriesKey is one interface's bucket: its start in Unix seconds.
+type seriesKey struct {
+	iface string
+	start int64
+}
+
+// minuteOf is the start of the minute bucket holding t.
+func minuteOf(iface string, t time.Time) seriesKey {
+	return seriesKey{iface: iface, start: floorDiv(t.Unix(), int64(MinuteStep/time.Second)) * int64(MinuteStep/time.Second)}
+}
+
+// floorDiv rounds towards minus infinity, so a time before 1970 lands in
+// the bucket that starts before it, like every other.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 type rowKey struct {
@@ -58,8 +85,9 @@ type row struct {
 // NewBatch returns an empty batch.
 func NewBatch() *Batch {
 	return &Batch{
-		idx: make(map[rowKey]int32),
-		hw:  make(map[string]workerMark),
+		idx:  make(map[rowKey]int32),
+		hw:   make(map[string]workerMark),
+		sidx: make(map[seriesKey]int32),
 	}
 }
 
@@ -69,7 +97,8 @@ func NewBatch() *Batch {
 //
 // Requests (session.IsRequest) count as answered or unanswered sessions and
 // fold their metrics; a stratum-0 answer with a kiss code counts as a KoD;
-// other-mode packets count per mode. Every packet moves first/last seen.
+// other-mode packets count per mode. Every packet moves first/last seen
+// and counts in the traffic series of its interface and capture minute.
 func (b *Batch) Add(workerID, iface string, seq uint64, s *session.Session) {
 	b.Skip(workerID, iface, seq)
 	b.n++
@@ -80,17 +109,12 @@ func (b *Batch) Add(workerID, iface string, seq uint64, s *session.Session) {
 	}
 	i, ok := b.idx[k]
 	if !ok {
-		i = int32(len(b.rows))
-		b.idx[k] = i
-		if len(b.rows) < cap(b.rows) {
-			b.rows = b.rows[:len(b.rows)+1]
-			b.rows[i] = row{}
-		} else {
-			b.rows = append(b.rows, row{})
-		}
+		i, b.rows = slot(b.idx, k, b.rows)
+		b.rows[i] = row{}
 	}
 	r := &b.rows[i]
 	ts := s.Timestamp
+	b.bucket(minuteOf(k.iface, ts)).fold(s, k.ip)
 	if !ok {
 		r.key = k
 		r.first, r.last = ts, ts
@@ -139,6 +163,28 @@ func (b *Batch) Add(workerID, iface string, seq uint64, s *session.Session) {
 	}
 }
 
+// bucket is the batch's bucket of k, a reset one from an earlier batch
+// when there is one.
+func (b *Batch) bucket(k seriesKey) *SeriesBucket {
+	i, ok := b.sidx[k]
+	if !ok {
+		i, b.series = slot(b.sidx, k, b.series)
+	}
+	return &b.series[i]
+}
+
+// slot gives k the next element of s, reusing the memory of an element a
+// Reset cut off when there is one, and records its index in idx.
+func slot[K comparable, T any](idx map[K]int32, k K, s []T) (int32, []T) {
+	i := int32(len(s))
+	idx[k] = i
+	if len(s) < cap(s) {
+		return i, s[:len(s)+1]
+	}
+	var zero T
+	return i, append(s, zero)
+}
+
 // Skip raises workerID's high-water mark to seq without a session: the
 // collector refused the session with that seq, which counts as delivered all
 // the same, so that the worker is not made to resend it for ever.
@@ -184,6 +230,11 @@ func (b *Batch) Reset() {
 	clear(b.idx)
 	clear(b.hw)
 	clear(b.rows) // drop references to strings held by old sessions
+	clear(b.sidx)
+	for i := range b.series {
+		b.series[i].reset()
+	}
+	b.series = b.series[:0]
 	b.rows = b.rows[:0]
 	b.n = 0
 }

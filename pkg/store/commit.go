@@ -32,6 +32,9 @@ var upsertSQL = func() string {
 	b.WriteString(placeholders(len(names)))
 	b.WriteString(")\nON CONFLICT (client_ip, interface_name) DO UPDATE SET\n\t")
 	b.WriteString(strings.Join(set, ",\n\t"))
+	// The id tells Commit whether the row was inserted: a new row takes a
+	// rowid above every one the transaction started with.
+	b.WriteString("\nRETURNING id")
 	return b.String()
 }()
 
@@ -81,8 +84,9 @@ type CommitResult struct {
 	Duration time.Duration
 }
 
-// Commit writes the batch in one IMMEDIATE transaction: every row is upserted
-// and every worker's high-water seq raised, or nothing is. The batch is not
+// Commit writes the batch in one IMMEDIATE transaction: every row is
+// upserted, the traffic series merged into its minute and hour buckets and
+// every worker's high-water seq raised, or nothing is. The batch is not
 // modified; after an error (a full disk, say) the caller keeps it and
 // commits it again later, and after success the caller resets it.
 func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
@@ -110,11 +114,22 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 	}
 	up := tx.StmtContext(ctx, s.upsert)
 	args := make([]any, len(insertColumns))
+	// A client is new in the minute of its first packet in the batch when
+	// the upsert inserted its row: first seen on that interface.
+	newClients := make(map[seriesKey]int64)
 	for i := range b.rows {
-		b.rows[i].args(args, now)
-		if _, err := up.ExecContext(ctx, args...); err != nil {
-			return res, s.wrap(fmt.Sprintf("commit: upsert client %s on %s", b.rows[i].key.ip, b.rows[i].key.iface), err)
+		r := &b.rows[i]
+		r.args(args, now)
+		var id int64
+		if err := up.QueryRowContext(ctx, args...).Scan(&id); err != nil {
+			return res, s.wrap(fmt.Sprintf("commit: upsert client %s on %s", r.key.ip, r.key.iface), err)
 		}
+		if id > before {
+			newClients[minuteOf(r.key.iface, r.first)]++
+		}
+	}
+	if err := s.commitSeries(ctx, tx, b, newClients); err != nil {
+		return res, err
 	}
 	seq := tx.StmtContext(ctx, s.seqStmt)
 	for id, m := range b.hw {

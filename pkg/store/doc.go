@@ -17,6 +17,21 @@
 // [Store.DeleteMonitored] keep the supervisor's desired state. Schema
 // changes are the numbered files in migrations/, applied by [Open].
 //
+// # The traffic series
+//
+// Beside the client rows, the same batch folds every session into a
+// [SeriesBucket] of its interface and of the minute of its capture time
+// (C1), however late it arrives; the commit merges those buckets into
+// series_minute and the hours they roll up to into series_hour, in the
+// transaction that upserts the clients and raises the high-water seqs, so
+// that after any crash the three agree. A bucket's counts add and its
+// sketches merge (distinct clients in a HyperLogLog, package hll; timings
+// in log-scale histograms, package loghist, within 1.09 % at any
+// percentile), so any range reads as one bucket: [Store.Series] per step,
+// [Store.SeriesTotals] over a whole range. [Store.SeriesStart] is when the
+// series began: a database migrated from before it has no series for its
+// past.
+//
 // # Reading
 //
 // [Store.ListClients], [Store.ClientsByIP] and [Store.CountClients] select

@@ -37,6 +37,12 @@ var (
 	// ErrBadCursor: ParseCursor or ListClients was given a cursor that is
 	// malformed, of another format or of another sort order.
 	ErrBadCursor = errors.New("bad cursor")
+	// ErrSeriesQuery: a series read with a step that is not a positive
+	// multiple of a minute, or a from after its to.
+	ErrSeriesQuery = errors.New("store: bad series range")
+	// ErrSeriesPoints: a series read of more than MaxSeriesPoints points
+	// per interface.
+	ErrSeriesPoints = errors.New("store: too many series points")
 )
 
 // wrap adds the file and operation to err and, for the faults an operator

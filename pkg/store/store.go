@@ -50,6 +50,7 @@ type Store struct {
 
 	upsert  *sql.Stmt
 	seqStmt *sql.Stmt
+	series  []seriesStmts // one per seriesTables entry
 }
 
 // Open opens or creates the database at path, creating its directory, and
@@ -189,7 +190,7 @@ func (s *Store) init(ctx context.Context, opts Options) error {
 	if s.seqStmt, err = s.w.PrepareContext(ctx, seqSQL); err != nil {
 		return s.wrap("prepare worker_seq upsert", err)
 	}
-	return nil
+	return s.prepareSeries(ctx)
 }
 
 // Close closes both pools. The last connection to close checkpoints the WAL.
@@ -204,6 +205,7 @@ func (s *Store) Close() error {
 	if s.seqStmt != nil {
 		errs = append(errs, s.seqStmt.Close())
 	}
+	errs = append(errs, s.closeSeries()...)
 	if s.w != nil {
 		errs = append(errs, s.w.Close())
 	}

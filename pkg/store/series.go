@@ -1,0 +1,242 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/hll"
+	"github.com/ntp-monitor/ntp-monitor/pkg/loghist"
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+)
+
+// The traffic series keeps, per interface, one bucket per minute
+// (series_minute) and per hour (series_hour, the same minutes rolled up).
+// Every count adds and every sketch merges, so a bucket, an hour or any
+// range of them is the same kind of value: a [SeriesBucket].
+const (
+	MinuteStep = time.Minute
+	HourStep   = time.Hour
+)
+
+// seriesTables names the table of each resolution, finest first.
+var seriesTables = []struct {
+	step  time.Duration
+	table string
+}{
+	{MinuteStep, "series_minute"},
+	{HourStep, "series_hour"},
+}
+
+// SeriesBucket is the traffic of one interface over one span of time: a
+// stored minute or hour, or the merge of several.
+//
+// Distinct clients come from a HyperLogLog (package hll): exact up to
+// hll.ExactLimit addresses, then within about 1.6 % (one standard error).
+// The timings are log-scale histograms (package loghist, Prometheus's
+// native-histogram schema 5) from which a percentile is read within
+// loghist.RelativeError (1.09 %) of the exact percentile of the sessions.
+type SeriesBucket struct {
+	Requests, Answered, Unanswered, KoD int64
+	KoDCodes                            map[string]int64
+	// Versions counts requests by NTP version; index 1 to 5 are kept.
+	Versions [6]int64
+	// Modes counts other-mode packets by mode; 1, 2, 5, 6 and 7 are kept.
+	Modes      [8]int64
+	NewClients int64
+	SnaplenCut int64
+
+	Clients                   hll.Sketch
+	Processing, Wire, Latency loghist.Histogram
+}
+
+// seriesModes are the other modes a bucket keeps, as in ntp_clients.
+var seriesModes = []int{1, 2, 5, 6, 7}
+
+// fold adds one session (a request or an other-mode packet) to the bucket.
+func (b *SeriesBucket) fold(s *session.Session, client netip.Addr) {
+	b.Clients.Add(hll.HashAddr(client))
+	if !s.IsRequest() {
+		if int(s.Mode) < len(b.Modes) {
+			b.Modes[s.Mode]++
+		}
+		return
+	}
+	b.Requests++
+	if s.Version >= 1 && int(s.Version) < len(b.Versions) {
+		b.Versions[s.Version]++
+	}
+	if !s.Answered {
+		b.Unanswered++
+		return
+	}
+	b.Answered++
+	if s.KoD != "" {
+		b.KoD++
+		if b.KoDCodes == nil {
+			b.KoDCodes = make(map[string]int64)
+		}
+		b.KoDCodes[s.KoD]++
+	}
+	// Observe ignores a value that is not finite, as the client row does.
+	b.Processing.Observe(s.Processing)
+	b.Wire.Observe(s.Total)
+	if s.LatencyValid {
+		b.Latency.Observe(s.Latency)
+	}
+}
+
+// Merge adds every count and sketch of o to b.
+func (b *SeriesBucket) Merge(o *SeriesBucket) {
+	b.Requests += o.Requests
+	b.Answered += o.Answered
+	b.Unanswered += o.Unanswered
+	b.KoD += o.KoD
+	for code, n := range o.KoDCodes {
+		if b.KoDCodes == nil {
+			b.KoDCodes = make(map[string]int64)
+		}
+		b.KoDCodes[code] += n
+	}
+	for i := range b.Versions {
+		b.Versions[i] += o.Versions[i]
+	}
+	for i := range b.Modes {
+		b.Modes[i] += o.Modes[i]
+	}
+	b.NewClients += o.NewClients
+	b.SnaplenCut += o.SnaplenCut
+	b.Clients.Merge(&o.Clients)
+	b.Processing.Merge(&o.Processing)
+	b.Wire.Merge(&o.Wire)
+	b.Latency.Merge(&o.Latency)
+}
+
+// reset empties the bucket, keeping the memory of its map and sketches.
+func (b *SeriesBucket) reset() {
+	clear(b.KoDCodes)
+	b.Clients.Reset()
+	b.Processing.Reset()
+	b.Wire.Reset()
+	b.Latency.Reset()
+	b.Requests, b.Answered, b.Unanswered, b.KoD = 0, 0, 0, 0
+	b.Versions, b.Modes = [6]int64{}, [8]int64{}
+	b.NewClients, b.SnaplenCut = 0, 0
+}
+
+// Empty reports whether nothing was counted in the bucket.
+func (b *SeriesBucket) Empty() bool {
+	if b.Requests != 0 || b.NewClients != 0 || b.SnaplenCut != 0 {
+		return false
+	}
+	for _, n := range b.Modes {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// seriesColumns are the columns of a series table after interface_name and
+// bucket, in the order seriesRowArgs binds and scanSeries reads them.
+const seriesColumns = `requests, answered, unanswered, kod, kod_codes,
+	version1, version2, version3, version4, version5,
+	mode1, mode2, mode5, mode6, mode7,
+	new_clients, snaplen_cut, clients, processing, wire, latency`
+
+// storedBucket is one row of a series table as scanned, before its
+// sketches are merged into a SeriesBucket.
+type storedBucket struct {
+	counts                       SeriesBucket // counts only
+	modes                        [5]int64     // seriesModes' order
+	codes                        *string
+	clients, proc, wire, latency []byte
+}
+
+// dest are the scan targets of seriesColumns.
+func (r *storedBucket) dest() []any {
+	c := &r.counts
+	return []any{&c.Requests, &c.Answered, &c.Unanswered, &c.KoD, &r.codes,
+		&c.Versions[1], &c.Versions[2], &c.Versions[3], &c.Versions[4], &c.Versions[5],
+		&r.modes[0], &r.modes[1], &r.modes[2], &r.modes[3], &r.modes[4],
+		&c.NewClients, &c.SnaplenCut, &r.clients, &r.proc, &r.wire, &r.latency}
+}
+
+// mergeStored adds a scanned row to b. It checks every part before it
+// changes b, so that a damaged row leaves b as it was.
+func (b *SeriesBucket) mergeStored(r *storedBucket) error {
+	var codes map[string]int64
+	if r.codes != nil {
+		if err := json.Unmarshal([]byte(*r.codes), &codes); err != nil {
+			return fmt.Errorf("kod_codes: %w", err)
+		}
+	}
+	var add SeriesBucket
+	for _, s := range []struct {
+		name  string
+		blob  []byte
+		merge func([]byte) error
+	}{
+		{"clients", r.clients, add.Clients.MergeBinary},
+		{"processing", r.proc, add.Processing.MergeBinary},
+		{"wire", r.wire, add.Wire.MergeBinary},
+		{"latency", r.latency, add.Latency.MergeBinary},
+	} {
+		if s.blob == nil {
+			continue
+		}
+		if err := s.merge(s.blob); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	c := &r.counts
+	add.Requests, add.Answered, add.Unanswered, add.KoD = c.Requests, c.Answered, c.Unanswered, c.KoD
+	add.KoDCodes = codes
+	add.Versions = c.Versions
+	for i, mode := range seriesModes {
+		add.Modes[mode] = r.modes[i]
+	}
+	add.NewClients, add.SnaplenCut = c.NewClients, c.SnaplenCut
+	b.Merge(&add)
+	return nil
+}
+
+// args is the bucket as seriesColumns bind it.
+func (b *SeriesBucket) args() ([]any, error) {
+	var codes any
+	if len(b.KoDCodes) > 0 {
+		j, err := json.Marshal(b.KoDCodes)
+		if err != nil {
+			return nil, err
+		}
+		codes = string(j)
+	}
+	a := []any{b.Requests, b.Answered, b.Unanswered, b.KoD, codes,
+		b.Versions[1], b.Versions[2], b.Versions[3], b.Versions[4], b.Versions[5]}
+	for _, mode := range seriesModes {
+		a = append(a, b.Modes[mode])
+	}
+	a = append(a, b.NewClients, b.SnaplenCut)
+	if b.Clients.Count() == 0 {
+		a = append(a, nil)
+	} else {
+		c, err := b.Clients.AppendBinary(nil)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, c)
+	}
+	for _, h := range []*loghist.Histogram{&b.Processing, &b.Wire, &b.Latency} {
+		if h.Count() == 0 {
+			a = append(a, nil)
+			continue
+		}
+		e, err := h.AppendBinary(nil)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, e)
+	}
+	return a, nil
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// A database from before the series (the schema-1 fixture, migrated) says
+// where its series starts: at the migration, with nothing made up for the
+// clients it already had, which do not count as new when they come back.
+func TestSeriesStartsAtMigration(t *testing.T) {
+	before := time.Now().Truncate(time.Second)
+	s := openAt(t, copyFixture(t), Options{})
+	after := time.Now()
+	ctx := context.Background()
+	start, err := s.SeriesStart(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if start.Before(before) || start.After(after) {
+		t.Errorf("series_start %s, want the migration's time, between %s and %s", start, before, after)
+	}
+	fixtureDay := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	res, err := s.Series(ctx, SeriesQuery{From: fixtureDay, To: fixtureDay.Add(48 * time.Hour), Step: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Series) != 0 || !res.Start.Equal(start) {
+		t.Errorf("series of the fixture's clients: %d interfaces, start %s; want none, %s", len(res.Series), res.Start, start)
+	}
+
+	commitAll(t, s, "fixture-worker", 101, sess("198.51.100.10", 0), sess("198.51.100.99", 1))
+	tot, err := s.SeriesTotals(ctx, t0, t0.Add(time.Minute), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := tot["eth0"]; b == nil || b.Requests != 2 || b.NewClients != 1 || b.Clients.Count() != 2 {
+		t.Errorf("after a commit: %+v, want 2 requests from 2 clients, 1 of them new", b)
+	}
+}
+
+// Sessions land in the minute of their capture time whatever the order of
+// the batches that carry them; a client is new once, in the minute of its
+// first packet in the batch that created its row; hours hold their minutes.
+func TestSeriesLateSessions(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	// 10:05 first, then a session of 09:59 from the same client (late)
+	// and a new client at 10:06 with an other-mode packet at 10:07.
+	commitAll(t, s, "w", 1, sess("198.51.100.1", 5*60, answered(0.001, 0.0001, 0.0002)))
+	commitAll(t, s, "w", 2,
+		sess("198.51.100.1", -60, answered(0.002, 0.0002, 0.0003), kod("RATE")),
+		sess("198.51.100.2", 6*60, mode(2, 6)),
+		sess("198.51.100.2", 7*60),
+	)
+	commitAll(t, s, "w", 5, sess("198.51.100.1", 5*60+30)) // into the stored 10:05 row
+
+	res, err := s.Series(ctx, SeriesQuery{From: t0.Add(-time.Hour), To: t0.Add(10 * time.Minute), Step: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Series) != 1 || len(res.Series[0].Points) != 70 {
+		t.Fatalf("got %d series, want eth0 with 70 minutes", len(res.Series))
+	}
+	want := map[string][4]int64{ // requests, kod, other modes, new clients
+		"09:59": {1, 1, 0, 0},
+		"10:05": {2, 0, 0, 1},
+		"10:06": {0, 0, 1, 1},
+		"10:07": {1, 0, 0, 0},
+	}
+	for _, p := range res.Series[0].Points {
+		w := want[p.Start.Format("15:04")]
+		got := [4]int64{p.Requests, p.KoD, p.Modes[6], p.NewClients}
+		if got != w {
+			t.Errorf("%s: requests, kod, mode 6, new = %v, want %v", p.Start.Format("15:04"), got, w)
+		}
+		if _, ok := p.Processing.Quantile(0.5); ok != (w[0] > 0 && p.Answered > 0) {
+			t.Errorf("%s: a processing percentile where there is none, or none where there is one", p.Start.Format("15:04"))
+		}
+	}
+	hours, err := s.Series(ctx, SeriesQuery{From: t0.Add(-time.Hour), To: t0.Add(time.Hour), Step: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := hours.Series[0].Points
+	if len(p) != 2 || p[0].Requests != 1 || p[1].Requests != 3 || p[1].NewClients != 2 || p[1].Clients.Count() != 2 || p[1].Modes[6] != 1 {
+		t.Errorf("hours: %+v", p)
+	}
+}
+
+// A bad range is refused with the reason, before anything is read.
+func TestSeriesQueryCheck(t *testing.T) {
+	s := openTest(t, Options{})
+	for _, c := range []struct {
+		name string
+		q    SeriesQuery
+		want error
+	}{
+		{"step of 90s", SeriesQuery{From: t0, To: t0.Add(time.Hour), Step: 90 * time.Second}, ErrSeriesQuery},
+		{"step of 0", SeriesQuery{From: t0, To: t0.Add(time.Hour)}, ErrSeriesQuery},
+		{"negative step", SeriesQuery{From: t0, To: t0.Add(time.Hour), Step: -time.Minute}, ErrSeriesQuery},
+		{"from after to", SeriesQuery{From: t0.Add(time.Hour), To: t0, Step: time.Minute}, ErrSeriesQuery},
+		{"400 days of minutes", SeriesQuery{From: t0.Add(-400 * 24 * time.Hour), To: t0, Step: time.Minute}, ErrSeriesPoints},
+		{"one point too many", SeriesQuery{From: t0, To: t0.Add(MaxSeriesPoints*time.Minute + time.Second), Step: time.Minute}, ErrSeriesPoints},
+	} {
+		if _, err := s.Series(context.Background(), c.q); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	for _, q := range []SeriesQuery{
+		{From: t0, To: t0.Add(MaxSeriesPoints * time.Minute), Step: time.Minute},
+		{From: t0.Add(-400 * 24 * time.Hour), To: t0, Step: 24 * time.Hour},
+		{From: t0, To: t0, Step: time.Minute},
+	} {
+		res, err := s.Series(context.Background(), SeriesQuery{From: q.From, To: q.To, Step: q.Step, Interfaces: []string{"eth0"}})
+		if err != nil {
+			t.Errorf("%v: %v", q, err)
+			continue
+		}
+		if n := int64(len(res.Series[0].Points)); n != q.points() || n > MaxSeriesPoints {
+			t.Errorf("%v: %d points, want %d", q, n, q.points())
+		}
+	}
+}
