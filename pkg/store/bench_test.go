@@ -304,3 +304,72 @@ func BenchmarkListFilters(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommitSeries measures what the traffic series adds to a commit:
+// every iteration commits one batch with the series and one without (the
+// write path before it, Store.seriesOff), alternating which goes first, on
+// the same database, so both see the same machine. The store holds every
+// client first; each batch is 1,000 sessions from the generator, nearly
+// every one a distinct client at 1,000,000. It reports both medians and
+// their ratio.
+func BenchmarkCommitSeries(b *testing.B) {
+	for _, clients := range []int{benchClients, 1000000} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := Open(ctx, filepath.Join(benchDir(b), "ntp.db"), Options{
+				Synchronous: SynchronousNormal,
+				Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			g := storetest.NewGenerator(clients, 42)
+			var sess session.Session
+			batch := NewBatch()
+			seq := uint64(0)
+			for i := range clients {
+				g.Next(&sess)
+				sess.ClientIP = storetest.Client(i)
+				seq++
+				batch.Add("bench", "eth0", seq, &sess)
+				if batch.Len() == 50000 || i == clients-1 {
+					if _, err := s.Commit(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+					batch.Reset()
+				}
+			}
+			on := make(storetest.Latencies, 0, b.N)
+			off := make(storetest.Latencies, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				for j := range 2 {
+					b.StopTimer()
+					batch.Reset()
+					for range 1000 {
+						g.Next(&sess)
+						seq++
+						batch.Add("bench", "eth0", seq, &sess)
+					}
+					s.seriesOff = (i+j)%2 == 0
+					b.StartTimer()
+					start := time.Now()
+					if _, err := s.Commit(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+					if s.seriesOff {
+						off = append(off, time.Since(start))
+					} else {
+						on = append(on, time.Since(start))
+					}
+				}
+			}
+			b.StopTimer()
+			pOn, pOff := on.Percentile(50), off.Percentile(50)
+			b.ReportMetric(float64(pOn)/1e6, "series-p50-ms")
+			b.ReportMetric(float64(pOff)/1e6, "noseries-p50-ms")
+			b.ReportMetric(float64(pOn)/float64(pOff), "ratio")
+		})
+	}
+}

@@ -120,6 +120,12 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 	for i := range b.rows {
 		r := &b.rows[i]
 		r.args(args, now)
+		if s.seriesOff {
+			if _, err := up.ExecContext(ctx, args...); err != nil {
+				return res, s.wrap(fmt.Sprintf("commit: upsert client %s on %s", r.key.ip, r.key.iface), err)
+			}
+			continue
+		}
 		var id int64
 		if err := up.QueryRowContext(ctx, args...).Scan(&id); err != nil {
 			return res, s.wrap(fmt.Sprintf("commit: upsert client %s on %s", r.key.ip, r.key.iface), err)
@@ -128,8 +134,10 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 			newClients[minuteOf(r.key.iface, r.first)]++
 		}
 	}
-	if err := s.commitSeries(ctx, tx, b, newClients); err != nil {
-		return res, err
+	if !s.seriesOff {
+		if err := s.commitSeries(ctx, tx, b, newClients); err != nil {
+			return res, err
+		}
 	}
 	seq := tx.StmtContext(ctx, s.seqStmt)
 	for id, m := range b.hw {
