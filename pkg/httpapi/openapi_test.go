@@ -63,7 +63,7 @@ func TestSpecMatchesRoutes(t *testing.T) {
 			t.Errorf("%s documents %s, which is not a route", specPath, d)
 		}
 	}
-	if len(registered) != 15 {
+	if len(registered) != 16 {
 		t.Errorf("only %d routes registered: %v", len(registered), registered)
 	}
 }
@@ -151,6 +151,9 @@ func TestResponsesMatchSpec(t *testing.T) {
 	v.check("GET", "/api/ntp/history/interfaces/statistics", "", 200)
 	v.check("GET", "/api/ntp/history/service/statistics", "", 200)
 	v.check("GET", "/api/ntp/history/health", "", 200)
+	v.check("GET", "/api/ntp/history/timeseries?from=2026-11-25T11:00:00Z&to=2026-11-25T12:05:00Z&step=5m", "", 200)
+	v.check("GET", "/api/ntp/history/timeseries?interface_name=eth0&interface_name=eth1&from=2026-11-25T12:00:00Z&to=2026-11-25T12:01:00Z", "", 200)
+	v.check("GET", "/api/ntp/history/timeseries?step=90s", "", 400)
 	v.check("GET", "/api/ntp/history/clients", "", 421, "Host", "evil.example")
 	v.check("GET", "/metrics", "", 421, "Host", "evil.example:8000")
 	v.check("POST", "/api/ntp/history/search", `{}`, 415, "Content-Type", "text/plain")

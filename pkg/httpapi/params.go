@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,12 @@ type query struct {
 }
 
 func newQuery(c *gin.Context, allowed ...string) (query, error) {
+	return newQueryRepeating(c, nil, allowed...)
+}
+
+// newQueryRepeating is newQuery for an endpoint whose parameters named in
+// repeating may be given more than once (q.all reads them).
+func newQueryRepeating(c *gin.Context, repeating []string, allowed ...string) (query, error) {
 	v, err := url.ParseQuery(c.Request.URL.RawQuery)
 	if err != nil {
 		return query{}, &validationError{code: CodeInvalidParameter, msg: "malformed query string: " + err.Error()}
@@ -52,12 +59,15 @@ func newQuery(c *gin.Context, allowed ...string) (query, error) {
 		if !known {
 			return query{}, paramErr(k, "unknown query parameter; accepted: %s", strings.Join(allowed, ", "))
 		}
-		if len(vals) > 1 {
+		if len(vals) > 1 && !slices.Contains(repeating, k) {
 			return query{}, paramErr(k, "given %d times; give it once", len(vals))
 		}
 	}
 	return query{v}, nil
 }
+
+// all is every value of a repeatable parameter, nil when it is absent.
+func (q query) all(name string) []string { return q.v[name] }
 
 func (q query) str(name string) (string, bool) {
 	vals, ok := q.v[name]

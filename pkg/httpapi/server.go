@@ -244,6 +244,7 @@ func (s *Server) routes(e *gin.Engine) {
 	h.POST("/cleanup", admin, s.cleanup)
 	h.GET("/interfaces/statistics", read, s.interfaceStatistics)
 	h.GET("/service/statistics", read, s.serviceStatistics)
+	h.GET("/timeseries", read, s.timeseries)
 	h.GET("/health", read, s.health(true))
 
 	i := api.Group("/interfaces")
