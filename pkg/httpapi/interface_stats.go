@@ -59,6 +59,9 @@ type interfaceStatsJSON struct {
 	FirstSeen       string           `json:"first_seen_timestamp"`
 	LastSeen        string           `json:"last_seen_timestamp"`
 	ClientsNoVerson int64            `json:"clients_without_version"`
+	// Range is the interface's traffic over the request's from and to,
+	// from the series: session percentiles, distinct and new clients.
+	Range *rangeJSON `json:"range"`
 }
 
 type interfaceStatsResponse struct {
@@ -99,8 +102,14 @@ func (s *Server) computeInterfaceStats(ctx context.Context) (*interfaceStatsResp
 
 // GET /api/ntp/history/interfaces/statistics
 func (s *Server) interfaceStatistics(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
+	q, err := newQuery(c, "from", "to")
+	if err != nil {
 		badRequest(c, err)
+		return
+	}
+	tot, rng, err := s.seriesRange(c.Request.Context(), q)
+	if err != nil {
+		s.rangeFailed(c, err)
 		return
 	}
 	resp, err := s.stats.get(c.Request.Context())
@@ -109,6 +118,12 @@ func (s *Server) interfaceStatistics(c *gin.Context) {
 		return
 	}
 	out := *resp
+	// The cached rows are shared: the range goes on copies.
+	out.Data = make([]interfaceStatsJSON, len(resp.Data))
+	for i, d := range resp.Data {
+		d.Range = rangeOf(rng, tot[d.InterfaceName])
+		out.Data[i] = d
+	}
 	out.MaxAgeSeconds = max(s.cfg.StatsMaxAge, 0).Seconds()
 	s.writeJSON(c, http.StatusOK, out)
 }

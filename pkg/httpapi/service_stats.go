@@ -89,6 +89,9 @@ type serviceStatsResponse struct {
 	Ingestion *ingestionJSON `json:"ingestion"`
 	Database  databaseJSON   `json:"database"`
 	Workers   []workerJSON   `json:"workers"`
+	// Range is the traffic of every interface over from and to, from the
+	// series; distinct clients are distinct addresses.
+	Range *rangeJSON `json:"range"`
 }
 
 func timeOrEmpty(t time.Time) string {
@@ -100,8 +103,14 @@ func timeOrEmpty(t time.Time) string {
 
 // GET /api/ntp/history/service/statistics
 func (s *Server) serviceStatistics(c *gin.Context) {
-	if _, err := newQuery(c); err != nil {
+	q, err := newQuery(c, "from", "to")
+	if err != nil {
 		badRequest(c, err)
+		return
+	}
+	tot, rng, err := s.seriesRange(c.Request.Context(), q)
+	if err != nil {
+		s.rangeFailed(c, err)
 		return
 	}
 	db, err := s.cfg.Store.Stats(c.Request.Context())
@@ -112,6 +121,7 @@ func (s *Server) serviceStatistics(c *gin.Context) {
 	resp := serviceStatsResponse{
 		Database: databaseJSON{Path: db.Path, SizeBytes: db.SizeBytes(), FileBytes: db.FileBytes, WALBytes: db.WALBytes, Rows: db.Rows, SchemaVersion: db.SchemaVersion},
 		Workers:  []workerJSON{},
+		Range:    rangeOf(rng, mergeAll(tot)),
 	}
 	if s.cfg.Ingest != nil {
 		sn := s.cfg.Ingest.Snapshot()

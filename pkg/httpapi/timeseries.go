@@ -39,7 +39,13 @@ func quantilesOut(h *loghist.Histogram) quantilesJSON {
 }
 
 type seriesPointJSON struct {
-	T               string           `json:"t"`
+	T string `json:"t"`
+	seriesCountsJSON
+}
+
+// seriesCountsJSON is a store.SeriesBucket on the wire: a point of a
+// series, or the totals of a range in the statistics.
+type seriesCountsJSON struct {
 	Requests        int64            `json:"requests"`
 	Answered        int64            `json:"answered"`
 	Unanswered      int64            `json:"unanswered"`
@@ -66,14 +72,18 @@ func nonZero(c []int64) map[string]int64 {
 }
 
 func pointOut(p *store.SeriesPoint) seriesPointJSON {
+	return seriesPointJSON{T: p.Start.UTC().Format(time.RFC3339), seriesCountsJSON: countsOut(&p.SeriesBucket)}
+}
+
+func countsOut(p *store.SeriesBucket) seriesCountsJSON {
 	codes := make(map[string]int64, len(p.KoDCodes))
 	for k, n := range p.KoDCodes {
 		if n != 0 {
 			codes[k] = n
 		}
 	}
-	return seriesPointJSON{
-		T: p.Start.UTC().Format(time.RFC3339), Requests: p.Requests, Answered: p.Answered, Unanswered: p.Unanswered,
+	return seriesCountsJSON{
+		Requests: p.Requests, Answered: p.Answered, Unanswered: p.Unanswered,
 		KoD: p.KoD, KoDCodes: codes, Versions: nonZero(p.Versions[:]), Modes: nonZero(p.Modes[:]),
 		DistinctClients: p.Clients.Count(), NewClients: p.NewClients,
 		Processing: quantilesOut(&p.Processing), Wire: quantilesOut(&p.Wire), Latency: quantilesOut(&p.Latency),
@@ -116,8 +126,8 @@ func parseStep(s string) (time.Duration, error) {
 }
 
 // parseRange reads from and to: RFC 3339, to defaulting to now and from to
-// an hour before to.
-func (s *Server) parseRange(q query) (from, to time.Time, err error) {
+// def before to.
+func (s *Server) parseRange(q query, def time.Duration) (from, to time.Time, err error) {
 	if from, err = q.time("from"); err != nil {
 		return
 	}
@@ -128,7 +138,7 @@ func (s *Server) parseRange(q query) (from, to time.Time, err error) {
 		to = s.now().UTC()
 	}
 	if from.IsZero() {
-		from = to.Add(-defaultSeriesRange)
+		from = to.Add(-def)
 	}
 	if from.After(to) {
 		err = paramErr("from", "%s is after to (%s)", from.Format(time.RFC3339Nano), to.Format(time.RFC3339Nano))
@@ -155,7 +165,7 @@ func (s *Server) timeseries(c *gin.Context) {
 			return
 		}
 	}
-	if sq.From, sq.To, err = s.parseRange(q); err != nil {
+	if sq.From, sq.To, err = s.parseRange(q, defaultSeriesRange); err != nil {
 		badRequest(c, err)
 		return
 	}

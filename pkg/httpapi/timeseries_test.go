@@ -115,3 +115,55 @@ func TestTimeseriesBadRequests(t *testing.T) {
 		}
 	}
 }
+
+// The statistics' range holds session percentiles, not percentiles of the
+// per-client means: eth0's latencies are 1, 2 and 3 ms from one client and
+// 0.5 ms from another, so the sessions' median is 1 ms while the median of
+// the two clients' means is 0.5 ms. Distinct clients are addresses: the
+// service's range counts 2001:db8::1 once though it has two rows.
+func TestStatisticsRange(t *testing.T) {
+	st := openStore(t)
+	fixture(t, st)
+	ts := newTestServer(t, st, nil)
+	srv := httptest.NewServer(ts.h)
+	defer srv.Close()
+	var ifs interfaceStatsResponse
+	if code := getReal(t, srv, "/api/ntp/history/interfaces/statistics?from=2026-11-25T11:00:00Z&to=2026-11-25T12:30:00Z", &ifs); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	var eth0 *interfaceStatsJSON
+	for i := range ifs.Data {
+		if ifs.Data[i].InterfaceName == "eth0" {
+			eth0 = &ifs.Data[i]
+		}
+	}
+	if eth0 == nil || eth0.Range == nil {
+		t.Fatalf("no eth0 range: %+v", ifs.Data)
+	}
+	r := eth0.Range
+	if r.From != "2026-11-25T11:00:00Z" || r.Requests != 5 || r.DistinctClients != 3 || r.NewClients != 3 {
+		t.Errorf("eth0 range: %+v", r)
+	}
+	if p := r.Latency.P50; p == nil || math.Abs(*p-0.001) > 0.001*0.011 {
+		t.Errorf("eth0 latency p50 over sessions = %v, want 0.001", p)
+	}
+	if p := eth0.Latency.P50; p == nil || *p != 0.0005 {
+		t.Errorf("eth0 p50 of client means = %v, want 0.0005 (kept as it was)", p)
+	}
+	if p := r.Latency.Max; p == nil || *p != 0.003 {
+		t.Errorf("eth0 latency max = %v, want 0.003", p)
+	}
+
+	var svc serviceStatsResponse
+	if code := getReal(t, srv, "/api/ntp/history/service/statistics?from=2026-11-25T11:00:00Z&to=2026-11-25T12:30:00Z", &svc); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if svc.Range == nil || svc.Range.Requests != 54 || svc.Range.NewClients != 51 || svc.Range.DistinctClients != 50 {
+		t.Errorf("service range: %+v; want 54 requests, 51 new client rows, 50 distinct addresses", svc.Range)
+	}
+	// A range after the traffic has none, and says so with zeros.
+	if code := getReal(t, srv, "/api/ntp/history/service/statistics?from=2026-11-25T12:10:00Z&to=2026-11-25T12:30:00Z", &svc); code != 200 ||
+		svc.Range.Requests != 0 || svc.Range.Processing.P50 != nil {
+		t.Errorf("an empty range: %d %+v", code, svc.Range)
+	}
+}

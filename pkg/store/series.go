@@ -79,13 +79,26 @@ func (b *SeriesBucket) fold(s *session.Session, client netip.Addr) {
 		}
 		b.KoDCodes[s.KoD]++
 	}
-	// Observe ignores a value that is not finite, as the client row does.
-	b.Processing.Observe(s.Processing)
-	b.Wire.Observe(s.Total)
-	if s.LatencyValid {
+	// The collector refuses timings beyond session.MaxMetric; one that got
+	// here all the same is left out, as the client row leaves out a value
+	// that is not finite: sums of such values overflow to +Inf, which a
+	// stored histogram may not hold, and the bucket could never be merged
+	// into again.
+	if metricInBounds(s.Processing) {
+		b.Processing.Observe(s.Processing)
+	}
+	if metricInBounds(s.Total) {
+		b.Wire.Observe(s.Total)
+	}
+	if s.LatencyValid && metricInBounds(s.Latency) {
 		b.Latency.Observe(s.Latency)
 	}
 }
+
+var maxMetric = session.MaxMetric.Seconds()
+
+// metricInBounds reports whether v is a timing a valid session can carry.
+func metricInBounds(v float64) bool { return v >= -maxMetric && v <= maxMetric }
 
 // Merge adds every count and sketch of o to b.
 func (b *SeriesBucket) Merge(o *SeriesBucket) {
