@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/httpapi"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
+	"github.com/ntp-monitor/ntp-monitor/pkg/retention"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
@@ -110,7 +112,7 @@ func serveCommand() *cli.Command {
 				DefaultText: supervisor.SystemLogDir + " as root, else " + supervisor.LocalLogDir},
 			&cli.StringFlag{Name: "http-listen", Value: httpapi.DefaultAddr, EnvVars: []string{"NTP_HTTP_LISTEN"},
 				Usage: "host:port of the HTTP API"},
-		}, append(ingestFlags(), httpAccessFlags()...)...),
+		}, slices.Concat(ingestFlags(), httpAccessFlags(), retentionFlags())...),
 		Action: serve,
 	}
 }
@@ -215,6 +217,16 @@ func serve(c *cli.Context) error {
 	g := collector.Group{Logger: log}
 	g.Add("ingest", ing.Serve)
 	g.Add("supervisor", sup.Run)
+	retCfg, err := retentionConfig(c)
+	if err != nil {
+		return err
+	}
+	retCfg.Logger = log
+	ret := retention.New(retCfg, st)
+	if err := metrics.Register(ret.Collector()); err != nil {
+		return err
+	}
+	g.Add("retention", ret.Run)
 	page, err := dashboard.New()
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -50,6 +51,17 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.batchSeconds, m.batchSize, (*scrapeCollector)(m), buildInfoGauge(buildinfo.Read()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// Register adds collectors of other parts of the collector (retention's
+// counters) to the exporter's registry.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return fmt.Errorf("httpapi: register metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // buildInfoGauge is ntp_build_info: always 1, its labels say which build

@@ -28,16 +28,39 @@ func (s *Store) Cleanup(ctx context.Context, before time.Time, dryRun bool) (int
 		}
 		return n, nil
 	}
+	return s.deleteChunks(ctx, "clients before "+cut, `DELETE FROM ntp_clients WHERE id IN
+			(SELECT id FROM ntp_clients WHERE last_seen_timestamp < ? LIMIT ?)`, cut)
+}
+
+// DeleteSeriesBefore deletes the series buckets of resolution step
+// (MinuteStep or HourStep) that start before the cutoff, in chunks like
+// Cleanup, and returns how many it deleted.
+func (s *Store) DeleteSeriesBefore(ctx context.Context, step time.Duration, before time.Time) (int64, error) {
+	if before.IsZero() {
+		return 0, ErrCleanupBefore
+	}
+	for _, t := range seriesTables {
+		if t.step == step {
+			return s.deleteChunks(ctx, t.table+" before "+before.UTC().Format(time.RFC3339),
+				"DELETE FROM "+t.table+" WHERE rowid IN (SELECT rowid FROM "+t.table+" WHERE bucket < ? LIMIT ?)", before.Unix())
+		}
+	}
+	return 0, fmt.Errorf("store: no series of resolution %s", step)
+}
+
+// deleteChunks runs query, a DELETE of at most cleanupChunk rows whose
+// arguments are arg and the chunk size, until a chunk deletes fewer: each
+// chunk is its own transaction, so a commit waits for one chunk at most.
+func (s *Store) deleteChunks(ctx context.Context, what, query string, arg any) (int64, error) {
 	var total int64
 	for {
-		res, err := s.w.ExecContext(ctx, `DELETE FROM ntp_clients WHERE id IN
-			(SELECT id FROM ntp_clients WHERE last_seen_timestamp < ? LIMIT ?)`, cut, cleanupChunk)
+		res, err := s.w.ExecContext(ctx, query, arg, cleanupChunk)
 		if err != nil {
-			return total, fmt.Errorf("store: delete clients before %s: %w", cut, err)
+			return total, fmt.Errorf("store: delete %s: %w", what, err)
 		}
 		n, err := res.RowsAffected()
 		if err != nil {
-			return total, fmt.Errorf("store: delete clients before %s: %w", cut, err)
+			return total, fmt.Errorf("store: delete %s: %w", what, err)
 		}
 		total += n
 		if n < cleanupChunk {
