@@ -179,20 +179,26 @@ func reconnect(t *testing.T, c *ingesttest.Client) uint64 {
 func TestSIGKILLMidStreamExactlyOnce(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "data", "ntp_clients.db")
 	port := freePort(t)
-	args := []string{"--batch-size", "200", "--batch-interval", "50ms"}
+	// The sessions' capture times are fixed in the past: minute retention
+	// is off so that the series keeps them whatever the date.
+	args := []string{"--batch-size", "200", "--batch-interval", "50ms", "--series-minute-retention", "off"}
 	p := serve(t, db, port, args...)
 
 	const total, chunk, killAfter = 20000, 500, 8000
-	ss := storetest.Sessions(total, 3000, 20)
+	// Ten minutes of shuffled capture times on two interfaces, so that
+	// batches cut across several series buckets.
+	ss := storetest.SeriesSessions(total, 3000, storetest.Base, 10*time.Minute, 20)
 	c := ingesttest.New(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "w-kill", "eth0", "")
 	reconnect(t, c)
 	defer c.Close()
-	killed := false
-	var resumedFrom uint64
+	killed, reconnected := false, false
 	for i := 0; i < total; i += chunk {
 		select {
 		case <-c.Closed():
-			resumedFrom = reconnect(t, c)
+			// The welcome's last_seq is 0 when the kill came before the
+			// first commit: a reconnect all the same.
+			resumedFrom := reconnect(t, c)
+			reconnected = true
 			t.Logf("reconnected: welcome last_seq %d, %d sessions pending", resumedFrom, c.Pending())
 		default:
 		}
@@ -218,6 +224,7 @@ func TestSIGKILLMidStreamExactlyOnce(t *testing.T) {
 	select {
 	case <-c.Closed():
 		reconnect(t, c)
+		reconnected = true
 	default:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -225,7 +232,7 @@ func TestSIGKILLMidStreamExactlyOnce(t *testing.T) {
 	if err := c.WaitAcked(ctx, total); err != nil {
 		t.Fatal(err)
 	}
-	if resumedFrom == 0 {
+	if !reconnected {
 		t.Error("the worker never reconnected after the kill")
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -237,6 +244,7 @@ func TestSIGKILLMidStreamExactlyOnce(t *testing.T) {
 	if got := countSessions(t, db); got != total {
 		t.Errorf("store holds %d sessions, want %d", got, total)
 	}
+	checkSeriesOnce(t, db, ss)
 }
 
 // SIGTERM stops accepting, drains the queue, commits, acknowledges and exits
@@ -458,7 +466,7 @@ func TestReconnectThenSIGKILLBeforeCommit(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "ntp_clients.db")
 	port := freePort(t)
 	backend := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	args := []string{"--batch-size", "1000000", "--batch-interval", "1h"}
+	args := []string{"--batch-size", "1000000", "--batch-interval", "1h", "--series-minute-retention", "off"}
 	p := serve(t, db, port, args...)
 	px := newProxy(t, backend)
 
@@ -513,6 +521,7 @@ func TestReconnectThenSIGKILLBeforeCommit(t *testing.T) {
 	if got := countSessions(t, db); got != int64(len(ss)) {
 		t.Errorf("store holds %d sessions, want %d", got, len(ss))
 	}
+	checkSeriesOnce(t, db, ss)
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
