@@ -14,7 +14,8 @@ BIN := bin
 # Fuzz targets run briefly inside make test: package:Target.
 FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/wire:FuzzRedact ./pkg/wire:FuzzAppendNumber ./pkg/wire:FuzzAppendIP \
 	./pkg/session:FuzzAppendTime ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecode ./pkg/hll:FuzzMergeBinary \
-	./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify ./pkg/capture:FuzzSavefile
+	./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify ./pkg/capture:FuzzSavefile \
+	./pkg/store:FuzzSeriesStored ./pkg/httpapi:FuzzParseStep ./pkg/retention:FuzzParseAge
 FUZZ_TIME ?= 10s
 
 .PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-capture bench-collector bench-api run demo screenshots install uninstall clean
