@@ -223,7 +223,7 @@ func serve(c *cli.Context) error {
 	}
 	retCfg.Logger = log
 	ret := retention.New(retCfg, st)
-	if err := metrics.Register(ret.Collector()); err != nil {
+	if err := metrics.Registry().Register(ret.Collector()); err != nil {
 		return err
 	}
 	g.Add("retention", ret.Run)

@@ -316,14 +316,7 @@ func BenchmarkCommitSeries(b *testing.B) {
 	for _, clients := range []int{benchClients, 1000000} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			ctx := context.Background()
-			s, err := Open(ctx, filepath.Join(benchDir(b), "ntp.db"), Options{
-				Synchronous: SynchronousNormal,
-				Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := openBench(b)
 			g := storetest.NewGenerator(clients, 42)
 			var sess session.Session
 			batch := NewBatch()
@@ -372,4 +365,62 @@ func BenchmarkCommitSeries(b *testing.B) {
 			b.ReportMetric(float64(pOn)/float64(pOff), "ratio")
 		})
 	}
+}
+
+// BenchmarkSeriesStorage measures what a day of minute buckets of one
+// interface takes on disk (series_minute's pages, from dbstat) at a small
+// and at a large server's traffic: clients polling every 64 s, so about
+// clients × 60/64 requests a minute, each minute its own commit. It reports
+// bytes per interface per day; b.N is ignored beyond one day per run.
+func BenchmarkSeriesStorage(b *testing.B) {
+	for _, clients := range []int{100, 2000} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			ctx := context.Background()
+			s := openBench(b)
+			g := storetest.NewGenerator(clients, 7)
+			var sess session.Session
+			batch := NewBatch()
+			perMinute := clients * 60 / 64
+			seq := uint64(0)
+			day := storetest.Base.Truncate(24 * time.Hour)
+			for range b.N {
+				for m := range 1440 {
+					batch.Reset()
+					for range perMinute {
+						g.Next(&sess)
+						sess.Timestamp = day.Add(time.Duration(m) * time.Minute).Add(time.Duration(seq%60) * time.Second)
+						seq++
+						batch.Add("bench", "eth0", seq, &sess)
+					}
+					if _, err := s.Commit(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+				day = day.Add(24 * time.Hour)
+			}
+			b.StopTimer()
+			var minuteBytes, hourBytes int64
+			for name, n := range map[string]*int64{"series_minute": &minuteBytes, "series_hour": &hourBytes} {
+				if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?", name).Scan(n); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(minuteBytes)/float64(b.N), "minute-bytes/iface/day")
+			b.ReportMetric(float64(hourBytes)/float64(b.N), "hour-bytes/iface/day")
+		})
+	}
+}
+
+// openBench opens a store at synchronous NORMAL in benchDir, closed when
+// the benchmark ends.
+func openBench(b *testing.B) *Store {
+	s, err := Open(context.Background(), filepath.Join(benchDir(b), "ntp.db"), Options{
+		Synchronous: SynchronousNormal,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
 }
