@@ -32,9 +32,6 @@ var upsertSQL = func() string {
 	b.WriteString(placeholders(len(names)))
 	b.WriteString(")\nON CONFLICT (client_ip, interface_name) DO UPDATE SET\n\t")
 	b.WriteString(strings.Join(set, ",\n\t"))
-	// The id tells Commit whether the row was inserted: a new row takes a
-	// rowid above every one the transaction started with.
-	b.WriteString("\nRETURNING id")
 	return b.String()
 }()
 
@@ -115,22 +112,24 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 	up := tx.StmtContext(ctx, s.upsert)
 	args := make([]any, len(insertColumns))
 	// A client is new in the minute of its first packet in the batch when
-	// the upsert inserted its row: first seen on that interface.
+	// the upsert inserted its row: first seen on that interface. An insert
+	// sets last_insert_rowid to the new row's id, above every earlier one;
+	// an upsert that updates leaves it as it was.
 	newClients := make(map[seriesKey]int64)
+	lastID := before
 	for i := range b.rows {
 		r := &b.rows[i]
 		r.args(args, now)
-		if s.seriesOff {
-			if _, err := up.ExecContext(ctx, args...); err != nil {
-				return res, s.wrap(fmt.Sprintf("commit: upsert client %s on %s", r.key.ip, r.key.iface), err)
-			}
-			continue
-		}
+		out, err := up.ExecContext(ctx, args...)
 		var id int64
-		if err := up.QueryRowContext(ctx, args...).Scan(&id); err != nil {
+		if err == nil {
+			id, err = out.LastInsertId()
+		}
+		if err != nil {
 			return res, s.wrap(fmt.Sprintf("commit: upsert client %s on %s", r.key.ip, r.key.iface), err)
 		}
-		if id > before {
+		if id > lastID {
+			lastID = id
 			newClients[minuteOf(r.key.iface, r.first)]++
 		}
 	}
