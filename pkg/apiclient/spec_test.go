@@ -65,6 +65,8 @@ func TestTypesMatchSpec(t *testing.T) {
 		{"InterfaceStatisticsResponse", schema("InterfaceStatisticsResponse"), InterfaceStatistics{}, false},
 		{"InterfaceStatistics", schema("InterfaceStatistics"), InterfaceStats{}, false},
 		{"MetricStats", schema("MetricStats"), MetricStats{}, false},
+		{"RangeTotals", schema("RangeTotals"), RangeTotals{}, false},
+		{"Quantiles", schema("Quantiles"), Quantiles{}, false},
 		{"ServiceStatistics", service, ServiceStatistics{}, false},
 		{"ServiceStatistics.ingestion", service.Properties["ingestion"].Value, Ingestion{}, false},
 		{"ServiceStatistics.database", service.Properties["database"].Value, Database{}, false},

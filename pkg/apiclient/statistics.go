@@ -34,6 +34,37 @@ type InterfaceStats struct {
 	FirstSeen             string           `json:"first_seen_timestamp"`
 	LastSeen              string           `json:"last_seen_timestamp"`
 	ClientsWithoutVersion int64            `json:"clients_without_version"`
+	// Range is the interface's traffic over the request's from and to,
+	// from the traffic series.
+	Range *RangeTotals `json:"range"`
+}
+
+// RangeTotals is the traffic of a range of time, from the series: counts, true
+// session percentiles and distinct clients over the whole range.
+type RangeTotals struct {
+	From            time.Time        `json:"from"`
+	To              time.Time        `json:"to"`
+	SeriesStart     time.Time        `json:"series_start"`
+	Requests        int64            `json:"requests"`
+	Answered        int64            `json:"answered"`
+	Unanswered      int64            `json:"unanswered"`
+	KoD             int64            `json:"kod"`
+	KoDCodes        map[string]int64 `json:"kod_codes"`
+	Versions        map[string]int64 `json:"versions"`
+	Modes           map[string]int64 `json:"modes"`
+	DistinctClients int64            `json:"distinct_clients"`
+	NewClients      int64            `json:"new_clients"`
+	Processing      Quantiles        `json:"processing_seconds"`
+	Wire            Quantiles        `json:"wire_seconds"`
+	Latency         Quantiles        `json:"latency_seconds"`
+}
+
+// Quantiles are a timing's percentiles in seconds; nil where there is none.
+type Quantiles struct {
+	P50 *float64 `json:"p50"`
+	P90 *float64 `json:"p90"`
+	P99 *float64 `json:"p99"`
+	Max *float64 `json:"max"`
 }
 
 // MetricStats summarise one timing metric of an interface, in seconds.
@@ -53,6 +84,8 @@ type ServiceStatistics struct {
 	Ingestion *Ingestion     `json:"ingestion"`
 	Database  Database       `json:"database"`
 	Workers   []IngestWorker `json:"workers"`
+	// Range is every interface's traffic over from and to.
+	Range *RangeTotals `json:"range"`
 }
 
 // Ingestion are the collector's ingestion counters since it started.
