@@ -129,6 +129,11 @@ var (
 		[]string{"interface", "window"}, nil)
 )
 
+// descKoD5m is the kiss-o'-death answers of the last five minutes by code.
+var descKoD5m = prometheus.NewDesc("ntp_series_kod_answers_5m",
+	"Kiss-o'-Death answers on the interface in the last 5 minutes (whole minutes up to the scrape), by kiss code, from the traffic series.",
+	[]string{"interface", "code"}, nil)
+
 // distinctWindows are the windows of ntp_series_distinct_clients.
 var distinctWindows = []struct {
 	label string
@@ -142,7 +147,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descReceived, descProcessed, descCommitted, descDuplicates, descInserted,
 		descUpdated, descBatches, descCommitFail, descErrors, descRejected, descQueue, descQueueCap, descWorkers, descListenerUp,
 		descWriterUp, descWorkerLag, descPackets, descKDrops, descIfDrops, descDecErr, descSessions, descOther,
-		descLost, descPending, descClients, descDBBytes, descStoreUp, descDistinct} {
+		descLost, descPending, descClients, descDBBytes, descStoreUp, descDistinct, descKoD5m} {
 		ch <- d
 	}
 }
@@ -230,6 +235,23 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for label, n := range c.workers.foldClients(counts) {
 			gauge(descDistinct, float64(n), label, w.label)
+		}
+		if w.label != "5m" {
+			continue
+		}
+		byCode := make(map[string]map[string]int64)
+		for iface, b := range tot {
+			for code, n := range b.KoDCodes {
+				if byCode[code] == nil {
+					byCode[code] = make(map[string]int64)
+				}
+				byCode[code][iface] = n
+			}
+		}
+		for code, counts := range byCode {
+			for label, n := range c.workers.foldClients(counts) {
+				gauge(descKoD5m, float64(n), label, code)
+			}
 		}
 	}
 	gauge(descStoreUp, b2f(up))

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -423,4 +425,97 @@ func openBench(b *testing.B) *Store {
 	}
 	b.Cleanup(func() { s.Close() })
 	return s
+}
+
+// BenchmarkSeriesRead measures reading the series as the API does, over 8
+// interfaces whose every bucket holds the traffic of 2,000 clients (a full
+// 4 KiB client sketch and three histograms): a day at 60 s, 30 days at 1 h,
+// and the totals of 30 days (the statistics' range), by one reader and by
+// 16 at once. The buckets are written straight into the tables, one
+// encoded bucket copied, since a month of commits would take hours here.
+// It reports the p50 and p99 latency of one read.
+func BenchmarkSeriesRead(b *testing.B) {
+	ctx := context.Background()
+	s := openBench(b)
+	g := storetest.NewGenerator(2000, 3)
+	var bucket SeriesBucket
+	var sess session.Session
+	for range 5000 {
+		g.Next(&sess)
+		bucket.fold(&sess, sess.ClientIP)
+	}
+	args, err := bucket.args()
+	if err != nil {
+		b.Fatal(err)
+	}
+	end := storetest.Base.Truncate(24 * time.Hour)
+	fill := func(table string, step time.Duration, n int) {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		put, err := tx.PrepareContext(ctx, seriesPutSQL(table))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range 8 {
+			for j := range n {
+				at := end.Add(-time.Duration(j+1) * step).Unix()
+				if _, err := put.ExecContext(ctx, append([]any{fmt.Sprintf("eth%d", i), at}, args...)...); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fill("series_minute", time.Minute, 24*60+60) // a day and the edge hour
+	fill("series_hour", time.Hour, 30*24)
+	reads := []struct {
+		name string
+		read func() error
+	}{
+		{"1d-at-60s", func() error {
+			_, err := s.Series(ctx, SeriesQuery{From: end.Add(-24 * time.Hour), To: end, Step: time.Minute})
+			return err
+		}},
+		{"30d-at-1h", func() error {
+			_, err := s.Series(ctx, SeriesQuery{From: end.Add(-30 * 24 * time.Hour), To: end, Step: time.Hour})
+			return err
+		}},
+		{"30d-totals", func() error {
+			_, err := s.SeriesTotals(ctx, end.Add(-30*24*time.Hour).Add(-30*time.Minute), end.Add(-30*time.Minute), nil)
+			return err
+		}},
+	}
+	for _, r := range reads {
+		for _, readers := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/readers=%d", r.name, readers), func(b *testing.B) {
+				var mu sync.Mutex
+				lat := make(storetest.Latencies, 0, b.N)
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range readers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for next.Add(1) <= int64(b.N) {
+							start := time.Now()
+							if err := r.read(); err != nil {
+								b.Error(err)
+								return
+							}
+							d := time.Since(start)
+							mu.Lock()
+							lat = append(lat, d)
+							mu.Unlock()
+						}
+					}()
+				}
+				wg.Wait()
+				lat.Report(b, "read")
+			})
+		}
+	}
 }
