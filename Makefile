@@ -15,7 +15,8 @@ BIN := bin
 FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/wire:FuzzRedact ./pkg/wire:FuzzAppendNumber ./pkg/wire:FuzzAppendIP \
 	./pkg/session:FuzzAppendTime ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecode ./pkg/hll:FuzzMergeBinary \
 	./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify ./pkg/capture:FuzzSavefile \
-	./pkg/store:FuzzSeriesStored ./pkg/httpapi:FuzzParseStep ./pkg/retention:FuzzParseAge
+	./pkg/store:FuzzSeriesStored ./pkg/httpapi:FuzzParseStep ./pkg/retention:FuzzParseAge \
+	./pkg/httpapi:FuzzStreamQuery
 FUZZ_TIME ?= 10s
 
 .PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-capture bench-collector bench-api run demo screenshots install uninstall clean

@@ -24,6 +24,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/retention"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
 	"github.com/ntp-monitor/ntp-monitor/pkg/tlsfiles"
 )
@@ -112,6 +113,8 @@ func serveCommand() *cli.Command {
 				DefaultText: supervisor.SystemLogDir + " as root, else " + supervisor.LocalLogDir},
 			&cli.StringFlag{Name: "http-listen", Value: httpapi.DefaultAddr, EnvVars: []string{"NTP_HTTP_LISTEN"},
 				Usage: "host:port of the HTTP API"},
+			&cli.IntFlag{Name: "max-stream-clients", Value: stream.DefaultMaxSubscribers, EnvVars: []string{"NTP_MAX_STREAM_CLIENTS"},
+				Usage: "live session streams (GET /api/ntp/stream) open at once at most; more get 503", Action: between("max-stream-clients", 1, 1000)},
 		}, slices.Concat(ingestFlags(), httpAccessFlags(), retentionFlags())...),
 		Action: serve,
 	}
@@ -162,6 +165,7 @@ func serve(c *cli.Context) error {
 	}
 
 	metrics := httpapi.NewMetrics()
+	live := stream.New(stream.Config{MaxSubscribers: c.Int("max-stream-clients")})
 	ing := ingest.New(ingest.Config{
 		Listener:       ingLn,
 		Token:          token,
@@ -175,6 +179,7 @@ func serve(c *cli.Context) error {
 		QueueSize:      c.Int("queue-size"),
 		Logger:         log,
 		OnBatch:        metrics.ObserveBatch,
+		Stream:         live,
 	}, st)
 
 	sup, err := supervisor.New(supervisor.Config{
@@ -232,7 +237,7 @@ func serve(c *cli.Context) error {
 		return err
 	}
 	cfg := httpapi.Config{Addr: c.String("http-listen"), Store: st, Ingest: ing, Supervisor: sup,
-		Logger: log, Metrics: metrics, Page: page}
+		Logger: log, Metrics: metrics, Page: page, Stream: live}
 	access.apply(&cfg)
 	api, err := httpapi.New(cfg)
 	if err != nil {

@@ -27,6 +27,7 @@ const (
 	CodeWorkerBinary      = "worker_binary"       // 500: the worker executable is missing or not executable
 	CodeUnavailable       = "unavailable"         // 503: a part the request needs is down (named in the message)
 	CodeSupervisorMissing = "supervisor_disabled" // 503: the collector runs without a supervisor
+	CodeTooManyStreams    = "too_many_streams"    // 503: --max-stream-clients live streams are open already
 )
 
 // apiError is the body of every error response.

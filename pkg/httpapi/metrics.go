@@ -12,6 +12,7 @@ import (
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
 )
 
 // Metrics is the collector's Prometheus exporter, on a registry of its own
@@ -29,6 +30,7 @@ type Metrics struct {
 	mu     sync.Mutex
 	store  *store.Store
 	ingest Ingest
+	stream *stream.Broadcaster
 }
 
 // NewMetrics makes the exporter. Pass it in Config.Metrics and its
@@ -80,9 +82,9 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-func (m *Metrics) attach(s *store.Store, in Ingest) {
+func (m *Metrics) attach(s *store.Store, in Ingest, b *stream.Broadcaster) {
 	m.mu.Lock()
-	m.store, m.ingest = s, in
+	m.store, m.ingest, m.stream = s, in, b
 	m.mu.Unlock()
 }
 
@@ -117,6 +119,10 @@ var (
 	descLost     = prometheus.NewDesc("ntp_worker_lost_sessions_total", "Sessions the workers dropped from a full resend buffer.", workerLabels, nil)
 	descPending  = prometheus.NewDesc("ntp_worker_pending_requests", "Requests waiting for a response in the interface's connected workers.", workerLabels, nil)
 
+	descStreamSubs    = prometheus.NewDesc("ntp_collector_stream_subscribers", "Live session streams (GET /api/ntp/stream) open now.", nil, nil)
+	descStreamSent    = prometheus.NewDesc("ntp_collector_stream_events_sent_total", "Sessions handed to live stream subscribers.", nil, nil)
+	descStreamDropped = prometheus.NewDesc("ntp_collector_stream_events_dropped_total", "Sessions a live stream subscriber lost because it fell behind (its buffer was full).", nil, nil)
+
 	descClients = prometheus.NewDesc("ntp_clients", "Client rows in the store, by interface.", []string{"interface"}, nil)
 	descDBBytes = prometheus.NewDesc("ntp_store_size_bytes", "Database size on disk, WAL included.", nil, nil)
 	descStoreUp = prometheus.NewDesc("ntp_store_up", "1 when the store answered the scrape's queries.", nil, nil)
@@ -147,7 +153,8 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descReceived, descProcessed, descCommitted, descDuplicates, descInserted,
 		descUpdated, descBatches, descCommitFail, descErrors, descRejected, descQueue, descQueueCap, descWorkers, descListenerUp,
 		descWriterUp, descWorkerLag, descPackets, descKDrops, descIfDrops, descDecErr, descSessions, descOther,
-		descLost, descPending, descClients, descDBBytes, descStoreUp, descDistinct, descKoD5m} {
+		descLost, descPending, descStreamSubs, descStreamSent, descStreamDropped, descClients, descDBBytes, descStoreUp,
+		descDistinct, descKoD5m} {
 		ch <- d
 	}
 }
@@ -161,7 +168,7 @@ func b2f(b bool) float64 {
 
 func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	st, in := c.store, c.ingest
+	st, in, bc := c.store, c.ingest, c.stream
 	c.mu.Unlock()
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
@@ -203,6 +210,12 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descOther, t.otherModes, w.label)
 			counter(descLost, t.lost, w.label)
 		}
+	}
+	if bc != nil {
+		ss := bc.Stats()
+		gauge(descStreamSubs, float64(ss.Subscribers))
+		counter(descStreamSent, ss.Sent)
+		counter(descStreamDropped, ss.Dropped)
 	}
 	if st == nil {
 		return

@@ -163,6 +163,10 @@ func TestResponsesMatchSpec(t *testing.T) {
 	v.check("POST", "/api/ntp/history/cleanup", `{"older_than_days":1}`, 415, append(auth, "Content-Type", "")...)
 	v.check("POST", "/api/ntp/history/cleanup", `{"older_than_days":1}`, 403, append(auth, "Origin", "http://evil.example")...)
 
+	// The stream's 200 never ends: stream_test.go reads it over HTTP.
+	v.check("GET", "/api/ntp/stream?mode=8", "", 400)
+	v.check("GET", "/api/ntp/stream", "", 503)
+
 	v.check("GET", "/api/ntp/interfaces", "", 200)
 	v.check("GET", "/api/ntp/interfaces/lo/status", "", 200)
 	v.check("POST", "/api/ntp/interfaces/lo/stop", "", 404, auth...)

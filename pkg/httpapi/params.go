@@ -44,7 +44,12 @@ func newQuery(c *gin.Context, allowed ...string) (query, error) {
 // newQueryRepeating is newQuery for an endpoint whose parameters named in
 // repeating may be given more than once (q.all reads them).
 func newQueryRepeating(c *gin.Context, repeating []string, allowed ...string) (query, error) {
-	v, err := url.ParseQuery(c.Request.URL.RawQuery)
+	return parseQuery(c.Request.URL.RawQuery, repeating, allowed...)
+}
+
+// parseQuery is newQueryRepeating of a raw query string.
+func parseQuery(raw string, repeating []string, allowed ...string) (query, error) {
+	v, err := url.ParseQuery(raw)
 	if err != nil {
 		return query{}, &validationError{code: CodeInvalidParameter, msg: "malformed query string: " + err.Error()}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/buildinfo"
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
 	"github.com/ntp-monitor/ntp-monitor/pkg/supervisor"
 )
 
@@ -50,6 +51,10 @@ const (
 	DefaultStatsMaxAge = time.Minute
 	// DefaultCountMaxAge is how long a list total is reused per filter.
 	DefaultCountMaxAge = 5 * time.Second
+	// DefaultStreamHeartbeat is the time between a live stream's
+	// heartbeat comments: well under the minute after which proxies
+	// commonly close an idle response.
+	DefaultStreamHeartbeat = 15 * time.Second
 )
 
 // Config configures a Server. Store is required; Ingest and Supervisor may
@@ -103,6 +108,13 @@ type Config struct {
 	Now func() time.Time
 	// Page, when set, serves the dashboard: GET and HEAD of / and /ui/….
 	Page http.Handler
+	// Stream, when set, is what GET /api/ntp/stream subscribes to: the
+	// broadcaster the ingestion writer publishes committed batches to.
+	// Without it the endpoint answers 503.
+	Stream *stream.Broadcaster
+	// StreamHeartbeat is the time between the heartbeat comments of a
+	// live stream; default DefaultStreamHeartbeat.
+	StreamHeartbeat time.Duration
 }
 
 // Server is the HTTP API.
@@ -151,6 +163,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = DefaultStreamHeartbeat
+	}
 	if cfg.ExportWorkers <= 0 {
 		cfg.ExportWorkers = min(runtime.GOMAXPROCS(0), 2)
 	}
@@ -185,7 +200,7 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
-	s.metrics.attach(cfg.Store, cfg.Ingest)
+	s.metrics.attach(cfg.Store, cfg.Ingest, cfg.Stream)
 	s.counts = newCountCache(s.ctx, cfg.CountMaxAge)
 	s.stats = newStatsCache(s.ctx, cfg.StatsMaxAge, s.computeInterfaceStats, s.log)
 
@@ -246,6 +261,8 @@ func (s *Server) routes(e *gin.Engine) {
 	h.GET("/service/statistics", read, s.serviceStatistics)
 	h.GET("/timeseries", read, s.timeseries)
 	h.GET("/health", read, s.health(true))
+
+	api.GET("/stream", read, s.streamSessions)
 
 	i := api.Group("/interfaces")
 	i.GET("", read, s.listInterfaces)

@@ -22,15 +22,19 @@ import (
 // startIngest runs a real ingestion server over st on a loopback port and
 // returns it, its address, the metrics it feeds, and stop, which ends it
 // (the test's end does too).
-func startIngest(t *testing.T, st *store.Store) (in *ingest.Server, addr string, m *Metrics, stop func()) {
+func startIngest(t *testing.T, st *store.Store, mods ...func(*ingest.Config)) (in *ingest.Server, addr string, m *Metrics, stop func()) {
 	t.Helper()
 	m = NewMetrics()
 	ln, err := ingest.Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	in = ingest.New(ingest.Config{Listener: ln, BatchSize: 50, BatchInterval: 20 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnBatch: m.ObserveBatch}, st)
+	cfg := ingest.Config{Listener: ln, BatchSize: 50, BatchInterval: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnBatch: m.ObserveBatch}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	in = ingest.New(cfg, st)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- in.Serve(ctx) }()

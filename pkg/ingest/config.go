@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
 	"github.com/ntp-monitor/ntp-monitor/pkg/tlsfiles"
 )
 
@@ -110,6 +111,10 @@ type Config struct {
 	// batch with its session and row counts and the commit duration. It
 	// must not block.
 	OnBatch func(sessions, rows int, d time.Duration)
+	// Stream, when set, receives the sessions of every committed batch,
+	// after the acks, for live subscribers (GET /api/ntp/stream). While
+	// it has none the writer keeps no copy of the sessions.
+	Stream *stream.Broadcaster
 }
 
 // withDefaults returns c with every zero field set to its default.

@@ -8,6 +8,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/logging"
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
 )
 
 // The writer is two goroutines in a pipeline: the folder takes sessions off
@@ -25,6 +26,9 @@ type pending struct {
 	// other counts what the batch holds besides sessions: refused
 	// sessions and bindings, which commit without a row.
 	other int
+	// events are the batch's sessions for Config.Stream, kept only while
+	// it has subscribers.
+	events []stream.Event
 }
 
 // len is what the batch holds: sessions, refused sessions and bindings.
@@ -145,6 +149,9 @@ func (s *Server) fold(p *pending, it *item) {
 		return
 	}
 	p.b.Add(w.id, w.iface, it.seq, &it.s)
+	if s.cfg.Stream != nil && s.cfg.Stream.Listening() {
+		p.events = append(p.events, stream.Event{WorkerID: w.id, Seq: it.seq, Session: it.s})
+	}
 }
 
 // runCommitter commits batches in the order they come. After a batch is
@@ -160,6 +167,8 @@ func (s *Server) runCommitter(commitQ <-chan *pending, spare chan<- *pending) er
 		clear(p.marks)
 		p.b.Reset()
 		p.other = 0
+		clear(p.events) // no strings of old sessions kept alive
+		p.events = p.events[:0]
 		spare <- p
 	}
 	return failed
@@ -231,5 +240,8 @@ func (s *Server) commit(p *pending) error {
 			c.ack(seq)
 		}
 	}
+	// Live subscribers see what is stored, once the workers have their
+	// acks.
+	s.cfg.Stream.Publish(p.events)
 	return nil
 }

@@ -86,7 +86,8 @@ func (b *Broadcaster) MaxSubscribers() int { return b.cfg.MaxSubscribers }
 // Listening reports whether anyone is subscribed. The writer asks before
 // it keeps a batch's sessions for Publish: with no subscriber, the stream
 // costs ingestion this one atomic load per session.
-func (b *Broadcaster) Listening() bool { return b.listening.Load() > 0 }
+// A nil Broadcaster has no one listening.
+func (b *Broadcaster) Listening() bool { return b != nil && b.listening.Load() > 0 }
 
 // Stats returns the counters.
 func (b *Broadcaster) Stats() Stats {
@@ -141,6 +142,7 @@ func (b *Broadcaster) Close() {
 // its events. It never blocks on a subscriber: an event that finds a
 // subscriber's buffer full is dropped for that subscriber and counted.
 // events are not kept after Publish returns, so the caller may reuse them.
+// Publish on a nil Broadcaster does nothing.
 func (b *Broadcaster) Publish(events []Event) {
 	if len(events) == 0 || !b.Listening() {
 		return
