@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -30,6 +31,8 @@ func ingestFlags() []cli.Flag {
 			Usage: "PEM CA certificates: workers must present a client certificate they signed (mutual TLS); reloaded like --tls-cert"},
 		&cli.DurationFlag{Name: "max-future-skew", Value: session.DefaultMaxFutureSkew, EnvVars: []string{"NTP_MAX_FUTURE_SKEW"},
 			Usage: "how far ahead of this host's clock a session's capture time may be before the session is refused"},
+		&cli.IntFlag{Name: "max-clients", EnvVars: []string{"NTP_MAX_CLIENTS"}, Action: between("max-clients", 0, math.MaxInt32),
+			Usage: "client rows kept at most, against spoofed-source floods (0: no limit): known clients are always updated; a new client the server answered is stored below this many rows, any other new client below nine tenths of it; refused sessions are counted in /metrics (ntp_ingest_rejected_total, reason client_limit*)"},
 	}
 }
 

@@ -173,6 +173,7 @@ func serve(c *cli.Context) error {
 		TLSClientCAs:   clientCAs,
 		Bounds:         session.Bounds{MaxFutureSkew: c.Duration("max-future-skew")},
 		MaxConnections: c.Int("max-connections"),
+		MaxClients:     int64(c.Int("max-clients")),
 		BatchSize:      c.Int("batch-size"),
 		MaxBatchSize:   c.Int("max-batch-size"),
 		BatchInterval:  c.Duration("batch-interval"),

@@ -98,7 +98,8 @@ var (
 	descBatches    = prometheus.NewDesc("ntp_collector_batches_committed_total", "Batches committed.", nil, nil)
 	descCommitFail = prometheus.NewDesc("ntp_collector_commit_failures_total", "Failed commit attempts.", nil, nil)
 	descErrors     = prometheus.NewDesc("ntp_collector_processing_errors_total", "Refused lines and connections, by kind.", []string{"kind"}, nil)
-	descRejected   = prometheus.NewDesc("ntp_ingest_rejected_total", "Sessions refused for a field out of its physical bounds (acknowledged, not stored), by reason.", []string{"reason"}, nil)
+	descRejected   = prometheus.NewDesc("ntp_ingest_rejected_total", "Sessions refused (acknowledged, not stored), by reason: a field out of its physical bounds, or client_limit and client_limit_answered for new clients beyond --max-clients.", []string{"reason"}, nil)
+	descRefused    = prometheus.NewDesc("ntp_ingest_clients_refused_total", "New client rows kept out by --max-clients, counted per batch.", nil, nil)
 	descQueue      = prometheus.NewDesc("ntp_collector_queue_sessions", "Sessions waiting in the ingestion queue.", nil, nil)
 	descQueueCap   = prometheus.NewDesc("ntp_collector_queue_capacity_sessions", "Capacity of the ingestion queue.", nil, nil)
 	descWorkers    = prometheus.NewDesc("ntp_collector_connected_workers", "Workers connected now.", nil, nil)
@@ -117,6 +118,7 @@ var (
 	descSessions = prometheus.NewDesc("ntp_worker_sessions_total", "Sessions the interface's workers produced, by outcome.", append(workerLabels, "outcome"), nil)
 	descOther    = prometheus.NewDesc("ntp_worker_other_mode_packets_total", "Mode 1, 2, 5, 6, 7 packets reported.", workerLabels, nil)
 	descLost     = prometheus.NewDesc("ntp_worker_lost_sessions_total", "Sessions the workers dropped from a full resend buffer.", workerLabels, nil)
+	descEvicted  = prometheus.NewDesc("ntp_worker_evicted_requests_total", "Pending requests the workers dropped unpaired to stay within --max-pending (a flood of requests).", workerLabels, nil)
 	descPending  = prometheus.NewDesc("ntp_worker_pending_requests", "Requests waiting for a response in the interface's connected workers.", workerLabels, nil)
 
 	descStreamSubs    = prometheus.NewDesc("ntp_collector_stream_subscribers", "Live session streams (GET /api/ntp/stream) open now.", nil, nil)
@@ -151,9 +153,9 @@ type scrapeCollector Metrics
 
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descReceived, descProcessed, descCommitted, descDuplicates, descInserted,
-		descUpdated, descBatches, descCommitFail, descErrors, descRejected, descQueue, descQueueCap, descWorkers, descListenerUp,
+		descUpdated, descBatches, descCommitFail, descErrors, descRejected, descRefused, descQueue, descQueueCap, descWorkers, descListenerUp,
 		descWriterUp, descWorkerLag, descPackets, descKDrops, descIfDrops, descDecErr, descSessions, descOther,
-		descLost, descPending, descStreamSubs, descStreamSent, descStreamDropped, descClients, descDBBytes, descStoreUp,
+		descLost, descEvicted, descPending, descStreamSubs, descStreamSent, descStreamDropped, descClients, descDBBytes, descStoreUp,
 		descDistinct, descKoD5m} {
 		ch <- d
 	}
@@ -192,6 +194,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		for r, v := range sn.RejectedByReason {
 			counter(descRejected, v, r)
 		}
+		counter(descRefused, sn.ClientsRefused)
 		gauge(descQueue, float64(sn.QueueSize))
 		gauge(descQueueCap, float64(sn.QueueCapacity))
 		gauge(descWorkers, float64(sn.ConnectedWorkers))
@@ -209,6 +212,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descSessions, t.unanswered, w.label, "unanswered")
 			counter(descOther, t.otherModes, w.label)
 			counter(descLost, t.lost, w.label)
+			counter(descEvicted, t.evicted, w.label)
 		}
 	}
 	if bc != nil {

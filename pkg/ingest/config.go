@@ -64,6 +64,16 @@ type Config struct {
 	// closed to make room (ErrKindHelloEvicted). Default
 	// DefaultMaxUnauthenticated.
 	MaxUnauthenticated int
+	// MaxClients, when above 0, caps the rows of the client table (one per
+	// client address and interface), which a flood of spoofed source
+	// addresses would otherwise grow without end: existing rows are always
+	// updated, a new client with an answered session is stored while the
+	// table holds fewer than MaxClients rows, any other new client while
+	// it holds fewer than MaxClients − a tenth (store.ClientLimit). The
+	// sessions of refused clients are acknowledged, not stored, and
+	// counted by Snapshot.RejectedByReason under RejectClientLimit and
+	// RejectClientLimitAnswered. Default 0: no limit.
+	MaxClients int64
 	// Bounds are the physical limits every session is checked against; a
 	// session outside them is refused, counted by reason in
 	// Snapshot.RejectedByReason, and acknowledged all the same so that the

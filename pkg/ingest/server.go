@@ -77,6 +77,8 @@ type Server struct {
 	lastCommitAt  time.Time
 	lastCommitErr string
 
+	rows rowLimit // MaxClients (limit.go)
+
 	// badLines rate-limits the warnings about refused lines and peers,
 	// which a broken or hostile peer can send at line rate.
 	badLines logging.Limiter
@@ -102,6 +104,8 @@ func New(cfg Config, st *store.Store) *Server {
 		badLines:    logging.Limiter{Burst: 10, Window: 10 * time.Second},
 		tokenSum:    sha256.Sum256([]byte(cfg.Token)),
 	}
+	s.rows.lim = store.ClientLimit{Max: cfg.MaxClients, Reserve: store.DefaultReserve(cfg.MaxClients)}
+	s.rows.log = logging.Limiter{Burst: 1, Window: time.Minute}
 	if cfg.TLSCert != nil {
 		s.tls = serverTLS(cfg.TLSCert, cfg.TLSClientCAs)
 	}

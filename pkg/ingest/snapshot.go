@@ -50,6 +50,12 @@ type Snapshot struct {
 	// counted once, as duplicates.
 	SessionsRejected uint64
 	RejectedByReason map[string]uint64
+	// MaxClients is Config.MaxClients (0: no limit). ClientsRefused counts
+	// the new rows it kept out, batch by batch (a client refused in two
+	// batches counts twice); their sessions are in RejectedByReason under
+	// RejectClientLimit and RejectClientLimitAnswered.
+	MaxClients     int64
+	ClientsRefused uint64
 
 	ConnectedWorkers int
 	Connections      int // open TCP connections, including ones still in hello
@@ -141,12 +147,19 @@ func (s *Server) Snapshot() Snapshot {
 		snap.ErrorsByKind[k] = n
 		snap.ProcessingErrors += n
 	}
-	snap.RejectedByReason = make(map[string]uint64, session.NumViolations-1)
+	snap.RejectedByReason = make(map[string]uint64, session.NumViolations+1)
 	for v := session.Valid + 1; int(v) < session.NumViolations; v++ {
 		n := s.rejected[v].Load()
 		snap.RejectedByReason[v.String()] = n
 		snap.SessionsRejected += n
 	}
+	for i, reason := range [2]string{RejectClientLimit, RejectClientLimitAnswered} {
+		n := s.rows.refusedSessions[i].Load()
+		snap.RejectedByReason[reason] = n
+		snap.SessionsRejected += n
+	}
+	snap.MaxClients = s.rows.lim.Max
+	snap.ClientsRefused = s.rows.refusedRows[0].Load() + s.rows.refusedRows[1].Load()
 	s.statMu.Lock()
 	snap.LastBatchDuration = s.lastBatchDur
 	snap.LastBatchSize = s.lastBatchSize

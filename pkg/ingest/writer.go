@@ -29,6 +29,8 @@ type pending struct {
 	// events are the batch's sessions for Config.Stream, kept only while
 	// it has subscribers.
 	events []stream.Event
+	// limited is set once MaxClients has taken its rows out (limit.go).
+	limited bool
 }
 
 // len is what the batch holds: sessions, refused sessions and bindings.
@@ -166,7 +168,7 @@ func (s *Server) runCommitter(commitQ <-chan *pending, spare chan<- *pending) er
 		}
 		clear(p.marks)
 		p.b.Reset()
-		p.other = 0
+		p.other, p.limited = 0, false
 		clear(p.events) // no strings of old sessions kept alive
 		p.events = p.events[:0]
 		spare <- p
@@ -194,7 +196,7 @@ func (s *Server) commit(p *pending) error {
 		start := time.Now()
 		s.commitSince.Store(start.UnixNano())
 		var err error
-		res, err = s.st.Commit(ctx, p.b)
+		res, err = s.commitLimited(ctx, p)
 		s.commitSince.Store(0)
 		cancel()
 		if err == nil {
