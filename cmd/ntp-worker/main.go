@@ -182,9 +182,11 @@ func run(c *cli.Context) error {
 		TLS:       tr.tls,
 		Spool:     c.Int("spool"),
 		// A file must lose nothing, so reading waits for the collector; a
-		// live capture must never stall, so the oldest session goes.
-		Block:  pcapFile != "",
-		Logger: log,
+		// live capture must never stall, so the oldest session goes, and
+		// under a flood of requests the unanswered ones go first.
+		Block:          pcapFile != "",
+		ShedUnanswered: pcapFile == "",
+		Logger:         log,
 	})
 	w, err := worker.New(worker.Config{
 		Interface:     iface,

@@ -119,6 +119,7 @@ var (
 	descOther    = prometheus.NewDesc("ntp_worker_other_mode_packets_total", "Mode 1, 2, 5, 6, 7 packets reported.", workerLabels, nil)
 	descLost     = prometheus.NewDesc("ntp_worker_lost_sessions_total", "Sessions the workers dropped from a full resend buffer.", workerLabels, nil)
 	descEvicted  = prometheus.NewDesc("ntp_worker_evicted_requests_total", "Pending requests the workers dropped unpaired to stay within --max-pending (a flood of requests).", workerLabels, nil)
+	descShed     = prometheus.NewDesc("ntp_worker_shed_sessions_total", "Unanswered sessions the workers did not spool because their resend buffer was half full (a flood of requests).", workerLabels, nil)
 	descPending  = prometheus.NewDesc("ntp_worker_pending_requests", "Requests waiting for a response in the interface's connected workers.", workerLabels, nil)
 
 	descStreamSubs    = prometheus.NewDesc("ntp_collector_stream_subscribers", "Live session streams (GET /api/ntp/stream) open now.", nil, nil)
@@ -155,8 +156,8 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descReceived, descProcessed, descCommitted, descDuplicates, descInserted,
 		descUpdated, descBatches, descCommitFail, descErrors, descRejected, descRefused, descQueue, descQueueCap, descWorkers, descListenerUp,
 		descWriterUp, descWorkerLag, descPackets, descKDrops, descIfDrops, descDecErr, descSessions, descOther,
-		descLost, descEvicted, descPending, descStreamSubs, descStreamSent, descStreamDropped, descClients, descDBBytes, descStoreUp,
-		descDistinct, descKoD5m} {
+		descLost, descEvicted, descShed, descPending, descStreamSubs, descStreamSent, descStreamDropped, descClients, descDBBytes,
+		descStoreUp, descDistinct, descKoD5m} {
 		ch <- d
 	}
 }
@@ -213,6 +214,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			counter(descOther, t.otherModes, w.label)
 			counter(descLost, t.lost, w.label)
 			counter(descEvicted, t.evicted, w.label)
+			counter(descShed, t.shed, w.label)
 		}
 	}
 	if bc != nil {

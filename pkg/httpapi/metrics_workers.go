@@ -35,18 +35,18 @@ const OtherInterface = "_other"
 type captureCounters struct {
 	packets, kernelDrops, interfaceDrops, decodeErrors uint64
 	answered, unanswered, otherModes, lost             uint64
-	evicted                                            uint64
+	evicted, shed                                      uint64
 }
 
 func countersOf(s *wire.Stats) captureCounters {
 	return captureCounters{s.Packets, s.KernelDrops, s.InterfaceDrops, s.DecodeErrors,
-		s.Answered, s.Unanswered, s.OtherModes, s.Lost, s.Evicted}
+		s.Answered, s.Unanswered, s.OtherModes, s.Lost, s.Evicted, s.Shed}
 }
 
 // fields lists the counters for arithmetic over all of them.
 func (c *captureCounters) fields() []*uint64 {
 	return []*uint64{&c.packets, &c.kernelDrops, &c.interfaceDrops, &c.decodeErrors,
-		&c.answered, &c.unanswered, &c.otherModes, &c.lost, &c.evicted}
+		&c.answered, &c.unanswered, &c.otherModes, &c.lost, &c.evicted, &c.shed}
 }
 
 // add adds to c what cur counted since prev. A counter below its previous

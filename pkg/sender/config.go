@@ -46,6 +46,14 @@ type Config struct {
 	// drop the oldest unacknowledged session and count it as lost (live
 	// capture, which must never stall).
 	Block bool
+	// ShedUnanswered, without Block, keeps half of the spool for answered
+	// sessions: while the spool is half full or more, Send does not spool
+	// a session that is not answered (an unanswered request or an
+	// other-mode record) and counts it in Counters.Shed. A flood of spoofed
+	// requests times out as a flood of unanswered sessions, faster than a
+	// collector stores them; without this they would push the sessions of
+	// the clients the server answered out of a full spool.
+	ShedUnanswered bool
 
 	// Reconnects wait an exponentially growing delay between MinBackoff and
 	// MaxBackoff, with jitter so that many workers do not reconnect in step;

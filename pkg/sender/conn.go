@@ -225,7 +225,7 @@ func (s *Sender) write(ctx context.Context, conn net.Conn, readerDone <-chan str
 		haveStats := s.statsPending
 		if haveStats {
 			st = s.stats
-			st.Sent, st.Acked, st.Lost, st.Spooled = s.sent.Load()+lines+n, s.acked, s.lost, s.next-s.first
+			st.Sent, st.Acked, st.Lost, st.Shed, st.Spooled = s.sent.Load()+lines+n, s.acked, s.lost, s.shed, s.next-s.first
 			s.statsPending = false
 		}
 		if n == 0 && !haveStats && len(buf) == 0 {

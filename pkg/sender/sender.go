@@ -18,6 +18,7 @@ type Counters struct {
 	Sent       uint64 // session lines written to the collector, resends included
 	Acked      uint64 // highest seq the collector acknowledged (seqs as in Seq)
 	Lost       uint64 // sessions dropped from a full spool (Block=false)
+	Shed       uint64 // unanswered sessions not spooled, the spool half full (ShedUnanswered)
 	Spooled    uint64 // sessions held for resend right now
 	Reconnects uint64 // connections established after the first one
 	Connected  bool   // welcomed by the collector and streaming
@@ -39,6 +40,7 @@ type Sender struct {
 	written uint64 // highest seq ever handed to a connection
 	acked   uint64
 	lost    uint64
+	shed    uint64
 	// offset turns the seqs above (1 for the first session passed to Send)
 	// into seqs on the wire. It stays 0 unless a collector's last_seq is
 	// ahead of every seq assigned, which happens only when a worker ID is
@@ -99,9 +101,16 @@ func (s *Sender) Config() Config { return s.cfg }
 // oldest session (Block=false) or waits for acks (Block=true). Once Run has
 // returned, Send never waits: it drops the oldest instead, so a capture loop
 // cannot hang on a stopped sender.
+// With ShedUnanswered (and without Block), a session that is not answered
+// is counted and not spooled while the spool is half full or more.
 func (s *Sender) Send(sess *session.Session) {
 	s.mu.Lock()
 	size := uint64(len(s.ring))
+	if s.cfg.ShedUnanswered && !s.cfg.Block && !sess.Answered && s.next-s.first >= size-size/2 {
+		s.shed++
+		s.mu.Unlock()
+		return
+	}
 	for s.next-s.first >= size {
 		if !s.cfg.Block || s.stopped {
 			s.first++
@@ -191,6 +200,7 @@ func (s *Sender) Counters() Counters {
 		Sent:       s.sent.Load(),
 		Acked:      s.acked,
 		Lost:       s.lost,
+		Shed:       s.shed,
 		Spooled:    s.next - s.first,
 		Reconnects: s.reconnects,
 		Connected:  s.connected,

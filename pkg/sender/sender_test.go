@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -557,5 +558,61 @@ func TestNewWorkerID(t *testing.T) {
 	a, b := NewWorkerID(), NewWorkerID()
 	if len(a) != 32 || a == b {
 		t.Fatalf("NewWorkerID gave %q and %q; want two different 32-digit IDs", a, b)
+	}
+}
+
+// With ShedUnanswered, a flood of unanswered sessions cannot push answered
+// ones out of the spool: once it is half full, unanswered sessions are
+// shed and counted, and only answered sessions beyond a full spool drop the
+// oldest.
+func TestShedUnansweredKeepsHalfForAnswered(t *testing.T) {
+	var lb logBuffer
+	c := newCollector(t)
+	cfg := testConfig(c.addr(), &lb)
+	cfg.Spool, cfg.ShedUnanswered = 100, true
+	s := New(cfg)
+	var answered, unanswered []session.Session
+	for i := uint64(1); len(answered) < 110 || len(unanswered) < 200; i++ {
+		if g := genSession(i); g.Answered {
+			answered = append(answered, g)
+		} else {
+			unanswered = append(unanswered, g)
+		}
+	}
+	// Not running: nothing drains the spool. 30 unanswered fit below the
+	// half, then 20 answered (50), then the flood: all shed.
+	for i := range 30 {
+		s.Send(&unanswered[i])
+	}
+	for i := range 20 {
+		s.Send(&answered[i])
+	}
+	for i := 30; i < 200; i++ {
+		s.Send(&unanswered[i])
+	}
+	// 60 more answered: 50 fill the spool, 10 push out the 10 oldest
+	// (unanswered) sessions.
+	for i := 20; i < 80; i++ {
+		s.Send(&answered[i])
+	}
+	got := s.Counters()
+	want := Counters{Seq: 110, Lost: 10, Shed: 170, Spooled: 100}
+	if got != want {
+		t.Fatalf("counters %+v, want %+v", got, want)
+	}
+	startRun(t, s)
+	flush(t, s)
+	v := c.view()
+	if len(v.got) != 100 {
+		t.Fatalf("collector got %d sessions, want 100", len(v.got))
+	}
+	nAnswered := 0
+	for _, seq := range v.got {
+		if v.sessions[seq].Answered {
+			nAnswered++
+		}
+	}
+	if nAnswered != 80 {
+		t.Errorf("%d answered sessions delivered, want all 80", nAnswered)
 	}
 }

@@ -38,6 +38,7 @@ type CaptureCounters struct {
 	Acked          uint64    `json:"acked"`
 	Lost           uint64    `json:"lost"`
 	Spooled        uint64    `json:"spooled"`
+	Shed           uint64    `json:"-"`
 }
 
 // Status is a snapshot of one supervised worker.

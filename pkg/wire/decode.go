@@ -364,6 +364,8 @@ func statsField(st *Stats, key []byte, kind int, val []byte) error {
 		p = &st.Acked
 	case "lost":
 		p = &st.Lost
+	case "shed":
+		p = &st.Shed
 	case "spooled":
 		p = &st.Spooled
 	default:

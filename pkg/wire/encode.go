@@ -74,6 +74,7 @@ func AppendStats(b []byte, st *Stats) []byte {
 	b = appendUint(b, `,"sent":`, st.Sent)
 	b = appendUint(b, `,"acked":`, st.Acked)
 	b = appendUint(b, `,"lost":`, st.Lost)
+	b = appendUint(b, `,"shed":`, st.Shed)
 	b = appendUint(b, `,"spooled":`, st.Spooled)
 	return append(b, "}\n"...)
 }

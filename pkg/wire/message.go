@@ -79,6 +79,11 @@ type Stats struct {
 	Acked          uint64 // highest seq acknowledged
 	Lost           uint64 // sessions dropped from a full resend buffer
 	Spooled        uint64 // sessions held for resend right now
+	// Shed counts unanswered sessions and other-mode records not spooled
+	// because the resend buffer was half full (a flood of requests): the
+	// other half stays for answered sessions. An optional key: older
+	// workers send none.
+	Shed uint64
 }
 
 // Message is any one line of the protocol. Decode fills the fields that

@@ -90,7 +90,7 @@ func TestControlRoundTrip(t *testing.T) {
 	}
 	st := Stats{Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Packets: 1, KernelReceived: 2, KernelDrops: 3,
 		InterfaceDrops: 4, DecodeErrors: 5, Pending: 6, Evicted: 7, Sessions: 8, Answered: 9, Unanswered: 10,
-		OtherModes: 11, Unmatched: 12, Sent: 13, Acked: 14, Lost: 15, Spooled: 16}
+		OtherModes: 11, Unmatched: 12, Sent: 13, Acked: 14, Lost: 15, Spooled: 16, Shed: 17}
 	if err := d.Decode(AppendStats(nil, &st), &m); err != nil || m.Type != TypeStats || m.Stats != st {
 		t.Errorf("stats: %v\n got %+v\nwant %+v", err, m.Stats, st)
 	}

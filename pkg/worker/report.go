@@ -89,6 +89,7 @@ func (w *Worker) logSummary(s *Summary, flushErr error) {
 		"sent", s.Sender.Sent,
 		"acked", s.Sender.Acked,
 		"lost", s.Sender.Lost,
+		"shed_unanswered", s.Sender.Shed,
 		"unacked", s.Sender.Seq - min(s.Sender.Acked, s.Sender.Seq),
 		"duration", s.Duration.Round(time.Millisecond).String(),
 	}

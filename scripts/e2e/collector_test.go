@@ -33,13 +33,15 @@ type collector struct {
 	net            *testnet.Net
 	workerPIDs     map[int]bool
 	ifaces         map[string]bool
+	extra          []string // more serve flags
 }
 
 // maybeCollector starts bin/ntp-collector when both binaries exist, and
 // returns nil (after saying so) when they do not, so that the network,
 // traffic, server and tshark checks still run while the product is
 // incomplete. NTP_E2E_REQUIRE_BINARIES=1 turns their absence into a failure.
-func maybeCollector(t *testing.T, n *testnet.Net) *collector {
+// extra are more flags for serve.
+func maybeCollector(t *testing.T, n *testnet.Net, extra ...string) *collector {
 	t.Helper()
 	root := repoRoot(t)
 	c := &collector{
@@ -48,6 +50,7 @@ func maybeCollector(t *testing.T, n *testnet.Net) *collector {
 		net:        n,
 		workerPIDs: map[int]bool{},
 		ifaces:     map[string]bool{},
+		extra:      extra,
 	}
 	for _, b := range []string{c.bin, c.workerBin} {
 		if _, err := os.Stat(b); err != nil {
@@ -99,6 +102,7 @@ func (c *collector) start(t *testing.T) {
 		"--batch-interval", "500ms",
 		"--log-level", "debug",
 	}
+	args = append(args, c.extra...)
 	help, _ := exec.Command(c.bin, "serve", "--help").CombinedOutput()
 	for _, opt := range [][2]string{{"--pid-dir", "run"}, {"--log-dir", "log"}} {
 		if strings.Contains(string(help), opt[0]) {
