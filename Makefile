@@ -16,8 +16,10 @@ FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/wire:FuzzRedact ./pkg/wire:FuzzAppen
 	./pkg/session:FuzzAppendTime ./pkg/ntp:FuzzDecode ./pkg/frame:FuzzDecode ./pkg/hll:FuzzMergeBinary \
 	./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify ./pkg/capture:FuzzSavefile \
 	./pkg/store:FuzzSeriesStored ./pkg/httpapi:FuzzParseStep ./pkg/retention:FuzzParseAge \
-	./pkg/httpapi:FuzzStreamQuery
+	./pkg/httpapi:FuzzStreamQuery ./pkg/httpapi:FuzzListQuery ./pkg/httpapi:FuzzSearchBody
 FUZZ_TIME ?= 10s
+# make fuzz: executions per target (go test -fuzztime Nx).
+FUZZ_EXECS ?= 10000000
 
 .PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-capture bench-collector bench-api run demo screenshots install uninstall clean
 
@@ -64,8 +66,9 @@ fuzz-short:
 		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZ_TIME) $$pkg; \
 	done
 
+# The long run, not in CI: every target for FUZZ_EXECS executions.
 fuzz:
-	$(MAKE) fuzz-short FUZZ_TIME=5m
+	$(MAKE) fuzz-short FUZZ_TIME=$(FUZZ_EXECS)x
 
 e2e: build
 	@if [ -x scripts/e2e.sh ]; then scripts/e2e.sh; else echo "e2e: scripts/e2e.sh not present"; fi
