@@ -17,7 +17,7 @@ FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/wire:FuzzRedact ./pkg/wire:FuzzAppen
 	./pkg/loghist:FuzzMergeBinary ./pkg/fingerprint:FuzzClassify ./pkg/capture:FuzzSavefile \
 	./pkg/store:FuzzSeriesStored ./pkg/httpapi:FuzzParseStep ./pkg/retention:FuzzParseAge \
 	./pkg/httpapi:FuzzStreamQuery ./pkg/httpapi:FuzzListQuery ./pkg/httpapi:FuzzSearchBody
-FUZZ_TIME ?= 10s
+FUZZ_TIME ?= 5s
 # make fuzz: executions per target (go test -fuzztime Nx).
 FUZZ_EXECS ?= 10000000
 

@@ -109,4 +109,8 @@ type Pagination struct {
 	PageSize   int   `json:"page_size"`
 	Total      int64 `json:"total"`       // rows matching the filters
 	TotalPages int64 `json:"total_pages"` // a page beyond it is empty
+	// NextCursor, when not empty, reads the rows after this page at any
+	// depth for the cost of a first page (pass it as the cursor parameter
+	// with the same sort); empty at the end of the list.
+	NextCursor string `json:"next_cursor"`
 }

@@ -63,7 +63,7 @@ func TestSpecMatchesRoutes(t *testing.T) {
 			t.Errorf("%s documents %s, which is not a route", specPath, d)
 		}
 	}
-	if len(registered) != 16 {
+	if len(registered) != 17 {
 		t.Errorf("only %d routes registered: %v", len(registered), registered)
 	}
 }
