@@ -190,7 +190,7 @@ type listParams struct {
 }
 
 var listQueryNames = []string{"page", "page_size", "cursor", "search_ip", "cidr", "interface_name", "ntp_version",
-	"seen_after", "seen_before", "max_interval", "sort_by", "sort_order"}
+	"seen_after", "seen_before", "first_seen_after", "first_seen_before", "max_interval", "sort_by", "sort_order"}
 
 func parseListQuery(c *gin.Context) (listParams, error) {
 	var p listParams
@@ -235,7 +235,13 @@ func parseListQuery(c *gin.Context) (listParams, error) {
 	if p.filter.SeenBefore, err = q.time("seen_before"); err != nil {
 		return p, err
 	}
-	if err := checkWindow(&p.filter, "seen_before", paramErr); err != nil {
+	if p.filter.FirstSeenAfter, err = q.time("first_seen_after"); err != nil {
+		return p, err
+	}
+	if p.filter.FirstSeenBefore, err = q.time("first_seen_before"); err != nil {
+		return p, err
+	}
+	if err := checkWindow(&p.filter, "", paramErr); err != nil {
 		return p, err
 	}
 	if p.filter.MaxInterval, err = q.seconds("max_interval"); err != nil {
@@ -272,9 +278,15 @@ func parseCursor(field, s string, numbered bool, order store.Sort, mk func(strin
 	return &c, nil
 }
 
-func checkWindow(f *store.ClientFilter, field string, mk func(string, string, ...any) error) error {
+// checkWindow refuses an empty time window: a ..._before not later than
+// its ..._after. prefix is put before the field names ("filters." in a
+// body).
+func checkWindow(f *store.ClientFilter, prefix string, mk func(string, string, ...any) error) error {
 	if !f.SeenAfter.IsZero() && !f.SeenBefore.IsZero() && !f.SeenAfter.Before(f.SeenBefore) {
-		return mk(field, "must be later than seen_after")
+		return mk(prefix+"seen_before", "must be later than seen_after")
+	}
+	if !f.FirstSeenAfter.IsZero() && !f.FirstSeenBefore.IsZero() && !f.FirstSeenAfter.Before(f.FirstSeenBefore) {
+		return mk(prefix+"first_seen_before", "must be later than first_seen_after")
 	}
 	return nil
 }
@@ -305,20 +317,22 @@ func parseSort(byField, orderField, by, order string, mk func(string, string, ..
 // and one interface: each adds its value to the list of the plural field,
 // so either spelling, or both, select the same way.
 type filtersBody struct {
-	ClientIPs      []string     `json:"client_ips"`
-	ClientIP       *string      `json:"client_ip"`
-	SearchIP       *string      `json:"search_ip"`
-	InterfaceNames []string     `json:"interface_names"`
-	InterfaceName  *string      `json:"interface_name"`
-	CIDRs          []string     `json:"cidrs"`
-	NTPVersions    []int        `json:"ntp_versions"`
-	Stratum        *stratumBody `json:"stratum"`
-	SeenAfter      *string      `json:"seen_after"`
-	SeenBefore     *string      `json:"seen_before"`
-	MinSessions    *int64       `json:"min_sessions"`
-	MaxInterval    *float64     `json:"max_interval"`
-	HasUnanswered  *bool        `json:"has_unanswered"`
-	HasKoD         *bool        `json:"has_kod"`
+	ClientIPs       []string     `json:"client_ips"`
+	ClientIP        *string      `json:"client_ip"`
+	SearchIP        *string      `json:"search_ip"`
+	InterfaceNames  []string     `json:"interface_names"`
+	InterfaceName   *string      `json:"interface_name"`
+	CIDRs           []string     `json:"cidrs"`
+	NTPVersions     []int        `json:"ntp_versions"`
+	Stratum         *stratumBody `json:"stratum"`
+	SeenAfter       *string      `json:"seen_after"`
+	SeenBefore      *string      `json:"seen_before"`
+	FirstSeenAfter  *string      `json:"first_seen_after"`
+	FirstSeenBefore *string      `json:"first_seen_before"`
+	MinSessions     *int64       `json:"min_sessions"`
+	MaxInterval     *float64     `json:"max_interval"`
+	HasUnanswered   *bool        `json:"has_unanswered"`
+	HasKoD          *bool        `json:"has_kod"`
 }
 
 type stratumBody struct {
@@ -413,7 +427,17 @@ func (b *filtersBody) filter(prefix string) (store.ClientFilter, error) {
 			return f, err
 		}
 	}
-	if err := checkWindow(&f, name("seen_before"), bodyErr); err != nil {
+	if b.FirstSeenAfter != nil {
+		if f.FirstSeenAfter, err = parseTime(name("first_seen_after"), *b.FirstSeenAfter, bodyErr); err != nil {
+			return f, err
+		}
+	}
+	if b.FirstSeenBefore != nil {
+		if f.FirstSeenBefore, err = parseTime(name("first_seen_before"), *b.FirstSeenBefore, bodyErr); err != nil {
+			return f, err
+		}
+	}
+	if err := checkWindow(&f, name(""), bodyErr); err != nil {
 		return f, err
 	}
 	if b.MinSessions != nil {

@@ -24,6 +24,10 @@ type ClientFilter struct {
 	StratumMax  *int
 	SeenAfter   time.Time // last_seen >= SeenAfter
 	SeenBefore  time.Time // last_seen < SeenBefore
+	// FirstSeenAfter and FirstSeenBefore bound first_seen the same way:
+	// the clients that appeared in a window ("new today").
+	FirstSeenAfter  time.Time
+	FirstSeenBefore time.Time
 	MinSessions int64
 	// MaxInterval, when positive, keeps the clients whose mean request
 	// interval (avg_request_interval_seconds) is at most this long: those
@@ -156,6 +160,14 @@ func (f *ClientFilter) where() (string, []any) {
 	if !f.SeenBefore.IsZero() {
 		conds = append(conds, "last_seen_timestamp < ?")
 		args = append(args, formatTime(f.SeenBefore))
+	}
+	if !f.FirstSeenAfter.IsZero() {
+		conds = append(conds, "first_seen_timestamp >= ?")
+		args = append(args, formatTime(f.FirstSeenAfter))
+	}
+	if !f.FirstSeenBefore.IsZero() {
+		conds = append(conds, "first_seen_timestamp < ?")
+		args = append(args, formatTime(f.FirstSeenBefore))
 	}
 	if f.MinSessions > 0 {
 		conds = append(conds, "session_count >= ?")
