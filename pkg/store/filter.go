@@ -15,20 +15,20 @@ import (
 // them; every set field narrows the selection (AND), and the values inside one
 // list field are alternatives (OR).
 type ClientFilter struct {
-	IPs         []netip.Addr   // exact addresses, any spelling; zones are ignored
-	IPContains  string         // a substring of the canonical text form
-	Prefixes    []netip.Prefix // CIDR ranges
-	Interfaces  []string
-	Versions    []int
-	StratumMin  *int // of the latest response
-	StratumMax  *int
-	SeenAfter   time.Time // last_seen >= SeenAfter
-	SeenBefore  time.Time // last_seen < SeenBefore
+	IPs        []netip.Addr   // exact addresses, any spelling; zones are ignored
+	IPContains string         // a substring of the canonical text form
+	Prefixes   []netip.Prefix // CIDR ranges
+	Interfaces []string
+	Versions   []int
+	StratumMin *int // of the latest response
+	StratumMax *int
+	SeenAfter  time.Time // last_seen >= SeenAfter
+	SeenBefore time.Time // last_seen < SeenBefore
 	// FirstSeenAfter and FirstSeenBefore bound first_seen the same way:
 	// the clients that appeared in a window ("new today").
 	FirstSeenAfter  time.Time
 	FirstSeenBefore time.Time
-	MinSessions int64
+	MinSessions     int64
 	// MaxInterval, when positive, keeps the clients whose mean request
 	// interval (avg_request_interval_seconds) is at most this long: those
 	// polling faster. A client with fewer than two requests has no
