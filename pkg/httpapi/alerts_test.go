@@ -2,12 +2,10 @@ package httpapi
 
 import (
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -38,8 +36,7 @@ func TestAlertRules(t *testing.T) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("%s: %v", alertsFile, err)
 	}
-	exported := exportedNames(NewMetrics())
-	metric := regexp.MustCompile(`\bntp_[a-z0-9_]+`)
+	exported := exportedNames()
 	var alerts []string
 	for _, g := range doc.Groups {
 		if g.Name == "" || len(g.Rules) == 0 {
@@ -56,14 +53,12 @@ func TestAlertRules(t *testing.T) {
 			if strings.Contains(r.Expr, "worker_id") {
 				t.Errorf("rule %s reads worker_id, which changes at every worker restart", r.Alert)
 			}
-			names := metric.FindAllString(r.Expr, -1)
+			names, unknown := exprMetrics(r.Expr, exported)
 			if len(names) == 0 {
 				t.Errorf("rule %s reads no ntp_ metric", r.Alert)
 			}
-			for _, n := range names {
-				if !slices.Contains(exported, n) {
-					t.Errorf("rule %s reads %s, which /metrics does not export", r.Alert, n)
-				}
+			for _, n := range unknown {
+				t.Errorf("rule %s reads %s, which /metrics does not export", r.Alert, n)
 			}
 		}
 	}
@@ -72,21 +67,4 @@ func TestAlertRules(t *testing.T) {
 			t.Errorf("no alert %s", want)
 		}
 	}
-}
-
-// exportedNames are the metric names m's registry describes.
-func exportedNames(m *Metrics) []string {
-	ch := make(chan *prometheus.Desc)
-	go func() {
-		(*scrapeCollector)(m).Describe(ch)
-		close(ch)
-	}()
-	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
-	var out []string
-	for d := range ch {
-		if s := fq.FindStringSubmatch(d.String()); s != nil {
-			out = append(out, s[1])
-		}
-	}
-	return out
 }
