@@ -50,6 +50,7 @@ func TestGrafanaDashboardChecks(t *testing.T) {
 		{"worker_id.json", "reads worker_id"},
 		{"old_schema.json", "schemaVersion 30, want at least 36"},
 		{"no_interface_variable.json", "no templating variable interface"},
+		{"unbalanced.json", "has unbalanced brackets"},
 	}
 	exported := exportedMetrics()
 	for _, tt := range tests {
@@ -184,6 +185,9 @@ func checkDashboard(b []byte, exported []metricDesc) (problems, read []string) {
 						add("panel %q reads %s, labelled by interface, without $interface", p.Title, n)
 					}
 				}
+				if !balanced(tg.Expr) {
+					add("panel %q: target %q has unbalanced brackets", p.Title, tg.Expr)
+				}
 				if strings.Contains(tg.Expr, "worker_id") {
 					add("panel %q reads worker_id, which changes at every worker restart", p.Title)
 				}
@@ -193,4 +197,27 @@ func checkDashboard(b []byte, exported []metricDesc) (problems, read []string) {
 	}
 	walk(d.Panels)
 	return problems, read
+}
+
+// balanced reports whether the (), [] and {} of a PromQL expression pair
+// up, outside its quoted label values.
+func balanced(expr string) bool {
+	var open []rune
+	quoted := false
+	for _, r := range expr {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case quoted:
+		case strings.ContainsRune("([{", r):
+			open = append(open, r)
+		case strings.ContainsRune(")]}", r):
+			want := map[rune]rune{')': '(', ']': '[', '}': '{'}[r]
+			if len(open) == 0 || open[len(open)-1] != want {
+				return false
+			}
+			open = open[:len(open)-1]
+		}
+	}
+	return len(open) == 0 && !quoted
 }
