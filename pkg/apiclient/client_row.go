@@ -37,31 +37,34 @@ type ClientRow struct {
 	SessionTimestamp   *string  `json:"session_timestamp"`
 
 	// Aggregates over all the client's sessions.
-	FirstSeen        time.Time `json:"first_seen_timestamp"`
-	LastSeen         time.Time `json:"last_seen_timestamp"`
-	SessionCount     int64     `json:"session_count"`
-	AnsweredCount    int64     `json:"answered_count"`
-	UnansweredCount  int64     `json:"unanswered_count"`
-	KoDCount         int64     `json:"kod_count"`
-	LastKoDCode      *string   `json:"last_kod_code"`
-	LastKoDTimestamp *string   `json:"last_kod_timestamp"`
-	Mode1Count       int64     `json:"mode1_count"`
-	Mode2Count       int64     `json:"mode2_count"`
-	Mode5Count       int64     `json:"mode5_count"`
-	Mode6Count       int64     `json:"mode6_count"`
-	Mode7Count       int64     `json:"mode7_count"`
-	LatencyCount     int64     `json:"latency_count"`
-	LatencyMin       *float64  `json:"latency_min"`
-	LatencyMax       *float64  `json:"latency_max"`
-	LatencySum       float64   `json:"latency_sum"`
-	ProcessingMin    *float64  `json:"processing_min"`
-	ProcessingMax    *float64  `json:"processing_max"`
-	ProcessingSum    float64   `json:"processing_sum"`
-	TotalMin         *float64  `json:"total_min"`
-	TotalMax         *float64  `json:"total_max"`
-	TotalSum         float64   `json:"total_sum"`
-	CreatedAt        string    `json:"created_at"`
-	UpdatedAt        string    `json:"updated_at"`
+	FirstSeen       time.Time `json:"first_seen_timestamp"`
+	LastSeen        time.Time `json:"last_seen_timestamp"`
+	SessionCount    int64     `json:"session_count"`
+	AnsweredCount   int64     `json:"answered_count"`
+	UnansweredCount int64     `json:"unanswered_count"`
+	// LastUnanswered is the capture time of the latest unanswered request;
+	// nil when none went unanswered or the row predates the field.
+	LastUnanswered   *string  `json:"last_unanswered_timestamp"`
+	KoDCount         int64    `json:"kod_count"`
+	LastKoDCode      *string  `json:"last_kod_code"`
+	LastKoDTimestamp *string  `json:"last_kod_timestamp"`
+	Mode1Count       int64    `json:"mode1_count"`
+	Mode2Count       int64    `json:"mode2_count"`
+	Mode5Count       int64    `json:"mode5_count"`
+	Mode6Count       int64    `json:"mode6_count"`
+	Mode7Count       int64    `json:"mode7_count"`
+	LatencyCount     int64    `json:"latency_count"`
+	LatencyMin       *float64 `json:"latency_min"`
+	LatencyMax       *float64 `json:"latency_max"`
+	LatencySum       float64  `json:"latency_sum"`
+	ProcessingMin    *float64 `json:"processing_min"`
+	ProcessingMax    *float64 `json:"processing_max"`
+	ProcessingSum    float64  `json:"processing_sum"`
+	TotalMin         *float64 `json:"total_min"`
+	TotalMax         *float64 `json:"total_max"`
+	TotalSum         float64  `json:"total_sum"`
+	CreatedAt        string   `json:"created_at"`
+	UpdatedAt        string   `json:"updated_at"`
 
 	// Derived by the API.
 	AvgLatency         *float64 `json:"avg_latency_seconds"`

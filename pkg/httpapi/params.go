@@ -190,7 +190,8 @@ type listParams struct {
 }
 
 var listQueryNames = []string{"page", "page_size", "cursor", "search_ip", "cidr", "interface_name", "ntp_version",
-	"seen_after", "seen_before", "first_seen_after", "first_seen_before", "max_interval", "sort_by", "sort_order"}
+	"seen_after", "seen_before", "first_seen_after", "first_seen_before",
+	"unanswered_after", "max_interval", "sort_by", "sort_order"}
 
 func parseListQuery(c *gin.Context) (listParams, error) {
 	var p listParams
@@ -239,6 +240,9 @@ func parseListQuery(c *gin.Context) (listParams, error) {
 		return p, err
 	}
 	if p.filter.FirstSeenBefore, err = q.time("first_seen_before"); err != nil {
+		return p, err
+	}
+	if p.filter.UnansweredAfter, err = q.time("unanswered_after"); err != nil {
 		return p, err
 	}
 	if err := checkWindow(&p.filter, "", paramErr); err != nil {
@@ -329,6 +333,7 @@ type filtersBody struct {
 	SeenBefore      *string      `json:"seen_before"`
 	FirstSeenAfter  *string      `json:"first_seen_after"`
 	FirstSeenBefore *string      `json:"first_seen_before"`
+	UnansweredAfter *string      `json:"unanswered_after"`
 	MinSessions     *int64       `json:"min_sessions"`
 	MaxInterval     *float64     `json:"max_interval"`
 	HasUnanswered   *bool        `json:"has_unanswered"`
@@ -434,6 +439,11 @@ func (b *filtersBody) filter(prefix string) (store.ClientFilter, error) {
 	}
 	if b.FirstSeenBefore != nil {
 		if f.FirstSeenBefore, err = parseTime(name("first_seen_before"), *b.FirstSeenBefore, bodyErr); err != nil {
+			return f, err
+		}
+	}
+	if b.UnansweredAfter != nil {
+		if f.UnansweredAfter, err = parseTime(name("unanswered_after"), *b.UnansweredAfter, bodyErr); err != nil {
 			return f, err
 		}
 	}

@@ -71,6 +71,7 @@ type row struct {
 	latest session.Session
 
 	sessions, answered, unanswered int64
+	unansweredTime                 time.Time // the newest unanswered request's capture time
 	kod                            int64
 	kodCode                        string
 	kodTime                        time.Time
@@ -139,6 +140,9 @@ func (b *Batch) Add(workerID, iface string, seq uint64, s *session.Session) {
 	}
 	r.sessions++
 	if !s.Answered {
+		if r.unanswered == 0 || ts.After(r.unansweredTime) {
+			r.unansweredTime = ts
+		}
 		r.unanswered++
 		return
 	}

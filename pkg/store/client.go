@@ -47,24 +47,26 @@ type Client struct {
 	Mode               sql.NullInt64
 	AnsweredCount      int64
 	UnansweredCount    int64
-	KoDCount           int64
-	LastKoDCode        sql.NullString
-	LastKoDTimestamp   sql.NullString
-	Mode1Count         int64
-	Mode2Count         int64
-	Mode5Count         int64
-	Mode6Count         int64
-	Mode7Count         int64
-	LatencyCount       int64
-	LatencyMin         sql.NullFloat64
-	LatencyMax         sql.NullFloat64
-	LatencySum         float64
-	ProcessingMin      sql.NullFloat64
-	ProcessingMax      sql.NullFloat64
-	ProcessingSum      float64
-	TotalMin           sql.NullFloat64
-	TotalMax           sql.NullFloat64
-	TotalSum           float64
+	// LastUnansweredTimestamp is last_unanswered_timestamp.
+	LastUnansweredTimestamp sql.NullString
+	KoDCount                int64
+	LastKoDCode             sql.NullString
+	LastKoDTimestamp        sql.NullString
+	Mode1Count              int64
+	Mode2Count              int64
+	Mode5Count              int64
+	Mode6Count              int64
+	Mode7Count              int64
+	LatencyCount            int64
+	LatencyMin              sql.NullFloat64
+	LatencyMax              sql.NullFloat64
+	LatencySum              float64
+	ProcessingMin           sql.NullFloat64
+	ProcessingMax           sql.NullFloat64
+	ProcessingSum           float64
+	TotalMin                sql.NullFloat64
+	TotalMax                sql.NullFloat64
+	TotalSum                float64
 }
 
 // clientSelect is the select list of a Client row: the names of

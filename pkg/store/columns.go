@@ -190,6 +190,16 @@ var clientTable = []Column{
 	{Name: "unanswered_count", typ: sqlInteger, notNull: true, fold: sum,
 		Value: func(c *Client) any { return &c.UnansweredCount },
 		bind:  func(r *row, _ string) any { return r.unanswered }},
+	// NULL until a request goes unanswered, and for rows from before
+	// migration 0007, whose past is not known.
+	{Name: "last_unanswered_timestamp", typ: sqlText, fold: greatest,
+		Value: func(c *Client) any { return &c.LastUnansweredTimestamp },
+		bind: func(r *row, _ string) any {
+			if r.unanswered == 0 {
+				return nil
+			}
+			return formatTime(r.unansweredTime)
+		}},
 	{Name: "kod_count", typ: sqlInteger, notNull: true, fold: sum,
 		Value: func(c *Client) any { return &c.KoDCount },
 		bind:  func(r *row, _ string) any { return r.kod }},

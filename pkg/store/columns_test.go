@@ -175,7 +175,7 @@ func TestColumnsRoundTrip(t *testing.T) {
 		TransmitTimestamp: f(u(8) + 0.0001),
 		Latency:           f(0.02), Processing: f(0.0004), Total: f(0.0005), PacketLength: i(48),
 		SessionTimestamp: str(ts(8)), FirstSeen: ts(1), LastSeen: ts(8),
-		SessionCount: 3, AnsweredCount: 2, UnansweredCount: 1,
+		SessionCount: 3, AnsweredCount: 2, UnansweredCount: 1, LastUnansweredTimestamp: str(ts(7)),
 		KoDCount: 1, LastKoDCode: str("RATE"), LastKoDTimestamp: str(ts(8)),
 		Mode1Count: 1, Mode2Count: 1, Mode5Count: 1, Mode6Count: 1, Mode7Count: 1,
 		LatencyCount: 2, LatencyMin: f(0.01), LatencyMax: f(0.02), LatencySum: add(0.01, 0.02),
@@ -185,7 +185,7 @@ func TestColumnsRoundTrip(t *testing.T) {
 		ClientIP: "198.51.100.7", ClientPort: i(40000), ServerIP: str("192.0.2.1"), ServerPort: i(123),
 		InterfaceName: "eth1", NTPVersion: i(4), Mode: i(3), PollInterval: i(6), PacketLength: i(48),
 		SessionTimestamp: str(ts(10)), FirstSeen: ts(9), LastSeen: ts(10),
-		SessionCount: 2, AnsweredCount: 1, UnansweredCount: 1,
+		SessionCount: 2, AnsweredCount: 1, UnansweredCount: 1, LastUnansweredTimestamp: str(ts(10)),
 		ProcessingMin: f(0.001), ProcessingMax: f(0.001), ProcessingSum: 0.001,
 		TotalMin: f(0.002), TotalMax: f(0.002), TotalSum: 0.002,
 	}}

@@ -147,6 +147,37 @@ func TestCommitFold(t *testing.T) {
 			},
 		},
 		{
+			// The newest unanswered request wins; a late batch of older
+			// unanswered sessions never lowers it, and answered ones never
+			// touch it.
+			name: "last unanswered time folds by greatest",
+			batches: [][]session.Session{
+				{sess("198.51.100.20", 5), sess("198.51.100.20", 7), sess("198.51.100.20", 6),
+					sess("198.51.100.20", 9, answered(0.01, 0.001, 0.001))},
+				{sess("198.51.100.20", 3), sess("198.51.100.20", 12, answered(0.01, 0.001, 0.001))},
+			},
+			ip: "198.51.100.20", ifc: "eth0",
+			want: map[string]any{"unanswered_count": 4, "answered_count": 2, "last_unanswered_timestamp": ts(7)},
+		},
+		{
+			name: "a later unanswered request raises it",
+			batches: [][]session.Session{
+				{sess("198.51.100.21", 5)},
+				{sess("198.51.100.21", 8), sess("198.51.100.21", 1)},
+			},
+			ip: "198.51.100.21", ifc: "eth0",
+			want: map[string]any{"unanswered_count": 3, "last_unanswered_timestamp": ts(8)},
+		},
+		{
+			name: "never unanswered stays NULL",
+			batches: [][]session.Session{
+				{sess("198.51.100.22", 1, answered(0.01, 0.001, 0.001)), sess("198.51.100.22", 2, mode(4, 6))},
+				{sess("198.51.100.22", 3, answered(0.01, 0.001, 0.001))},
+			},
+			ip: "198.51.100.22", ifc: "eth0",
+			want: map[string]any{"unanswered_count": 0, "last_unanswered_timestamp": null},
+		},
+		{
 			name: "a later KoD replaces the code",
 			batches: [][]session.Session{
 				{sess("198.51.100.9", 10, answered(0.01, 0.001, 0.001), kod("RATE"))},

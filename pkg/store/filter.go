@@ -28,6 +28,11 @@ type ClientFilter struct {
 	// the clients that appeared in a window ("new today").
 	FirstSeenAfter  time.Time
 	FirstSeenBefore time.Time
+	// UnansweredAfter keeps the clients with an unanswered request captured
+	// at or after it (last_unanswered_timestamp >= UnansweredAfter): those
+	// that went unanswered in the last hour, say. Rows from before that
+	// column existed hold NULL and never match.
+	UnansweredAfter time.Time
 	MinSessions     int64
 	// MaxInterval, when positive, keeps the clients whose mean request
 	// interval (avg_request_interval_seconds) is at most this long: those
@@ -168,6 +173,10 @@ func (f *ClientFilter) where() (string, []any) {
 	if !f.FirstSeenBefore.IsZero() {
 		conds = append(conds, "first_seen_timestamp < ?")
 		args = append(args, formatTime(f.FirstSeenBefore))
+	}
+	if !f.UnansweredAfter.IsZero() {
+		conds = append(conds, "last_unanswered_timestamp >= ?")
+		args = append(args, formatTime(f.UnansweredAfter))
 	}
 	if f.MinSessions > 0 {
 		conds = append(conds, "session_count >= ?")

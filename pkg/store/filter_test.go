@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 )
@@ -128,5 +130,45 @@ func TestPrefixesMerged(t *testing.T) {
 		`["20010db8000000000000000000000000","20010db8ffffffffffffffffffffffff"]]`
 	if got != want {
 		t.Errorf("rangesJSON =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestUnansweredAfter selects by the latest unanswered request, not by the
+// latest packet: .2 polls on answered after its last unanswered request,
+// .4 was never unanswered, and the count agrees with the list.
+func TestUnansweredAfter(t *testing.T) {
+	s := openTest(t, Options{})
+	commitAll(t, s, "w", 1,
+		sess("192.0.2.1", 100), sess("192.0.2.1", 10),
+		sess("192.0.2.2", 50), sess("192.0.2.2", 200, answered(0.01, 0.001, 0.001)),
+		sess("192.0.2.3", 60), sess("192.0.2.3", 60.5),
+		sess("192.0.2.4", 300, answered(0.01, 0.001, 0.001)))
+	tests := []struct {
+		after float64
+		want  string
+	}{
+		{0, "192.0.2.1 192.0.2.2 192.0.2.3"},
+		{50, "192.0.2.1 192.0.2.2 192.0.2.3"},
+		{50.5, "192.0.2.1 192.0.2.3"},
+		{60.5, "192.0.2.1 192.0.2.3"},
+		{60.6, "192.0.2.1"},
+		{100.000000001, ""},
+	}
+	for _, tc := range tests {
+		f := ClientFilter{UnansweredAfter: t0.Add(time.Duration(tc.after * float64(time.Second)))}
+		var got []string
+		for _, c := range allClients(t, s, f, Sort{Field: SortClientIP}) {
+			got = append(got, c.ClientIP)
+			if !c.LastUnansweredTimestamp.Valid {
+				t.Errorf("after %v: %s selected with a NULL last_unanswered_timestamp", tc.after, c.ClientIP)
+			}
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("after %v: %q, want %q", tc.after, strings.Join(got, " "), tc.want)
+		}
+		n, err := s.CountClients(context.Background(), f)
+		if err != nil || n != int64(len(got)) {
+			t.Errorf("after %v: count %d, %v; the list has %d", tc.after, n, err, len(got))
+		}
 	}
 }
