@@ -24,6 +24,8 @@ FUZZ_TARGETS := ./pkg/wire:FuzzDecode ./pkg/wire:FuzzRedact ./pkg/wire:FuzzAppen
 FUZZ_TIME ?= 20000x
 # make fuzz: executions per target (go test -fuzztime Nx).
 FUZZ_EXECS ?= 10000000
+# go test -timeout for each fuzz run (0: none).
+FUZZ_TIMEOUT ?= 10m
 
 .PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-capture bench-collector bench-api run demo screenshots install uninstall clean
 
@@ -67,12 +69,13 @@ fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$pkg $$name ($(FUZZ_TIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZ_TIME) $$pkg; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZ_TIME) -timeout $(FUZZ_TIMEOUT) $$pkg; \
 	done
 
-# The long run, not in CI: every target for FUZZ_EXECS executions.
+# The long run, not in CI: every target for FUZZ_EXECS executions, with no
+# test timeout (go test's default of 10 minutes would end a slow target).
 fuzz:
-	$(MAKE) fuzz-short FUZZ_TIME=$(FUZZ_EXECS)x
+	$(MAKE) fuzz-short FUZZ_TIME=$(FUZZ_EXECS)x FUZZ_TIMEOUT=0
 
 e2e: build
 	@if [ -x scripts/e2e.sh ]; then scripts/e2e.sh; else echo "e2e: scripts/e2e.sh not present"; fi
