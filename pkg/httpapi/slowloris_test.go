@@ -4,29 +4,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/procstat"
 )
-
-// openFDs is the number of file descriptors this process holds.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
-	return len(ents)
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse
-}
 
 // TestSlowloris holds 300 connections that send their request headers a
 // byte at a time, as a slowloris attack does, and checks that a good client
@@ -52,7 +35,7 @@ func TestSlowloris(t *testing.T) {
 	if code := get(); code != http.StatusOK {
 		t.Fatalf("/health before the attack: %d", code)
 	}
-	fdsBefore, heapBefore := openFDs(t), heapInUse()
+	fdsBefore, heapBefore := procstat.SelfFDs(t), procstat.HeapInUse()
 
 	const slow = 300
 	conns := make([]net.Conn, 0, slow)
@@ -92,7 +75,7 @@ func TestSlowloris(t *testing.T) {
 		}()
 	}
 	time.Sleep(time.Second)
-	fdsDuring, heapDuring := openFDs(t), heapInUse()
+	fdsDuring, heapDuring := procstat.SelfFDs(t), procstat.HeapInUse()
 	if code := get(); code != http.StatusOK {
 		t.Errorf("/health for a good client while %d slow ones hang on: %d", slow, code)
 	}
@@ -116,7 +99,7 @@ func TestSlowloris(t *testing.T) {
 	}
 	var fdsAfter int
 	for range 50 { // closed sockets leave the table asynchronously
-		if fdsAfter = openFDs(t); fdsAfter <= fdsBefore+8 {
+		if fdsAfter = procstat.SelfFDs(t); fdsAfter <= fdsBefore+8 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -127,7 +110,7 @@ func TestSlowloris(t *testing.T) {
 	if code := get(); code != http.StatusOK {
 		t.Errorf("/health after the attack: %d", code)
 	}
-	heapAfter := heapInUse()
+	heapAfter := procstat.HeapInUse()
 	t.Logf("%d slow connections: fds %d → %d → %d, heap in use %.1f → %.1f → %.1f MiB; the last one closed by the server after %v (ReadHeaderTimeout %v)",
 		slow, fdsBefore, fdsDuring, fdsAfter, mib(heapBefore), mib(heapDuring), mib(heapAfter), last.Round(100*time.Millisecond), ts.srv.srv.ReadHeaderTimeout)
 }

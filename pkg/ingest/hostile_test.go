@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/procstat"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -119,14 +119,6 @@ func TestOutOfBoundsSessionsAreRefusedAndAcked(t *testing.T) {
 	}
 }
 
-// heapInUse is the heap in use after a full collection.
-func heapInUse() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
-}
-
 // Issue 10, probe 2, through a real connection: lines of distinct 60 KB
 // strings leave a connection's heap bounded. The probe left 662 MB in use
 // after 10,000 of them (the package wire test sends that many to one
@@ -138,7 +130,7 @@ func TestDistinctLongStringsDoNotPinMemory(t *testing.T) {
 	base.Answered = true
 	pad := strings.Repeat("r", 60<<10)
 	const n = 2000
-	before := heapInUse()
+	before := procstat.HeapInUse()
 	for i := range n {
 		s := base
 		s.ReferenceID = fmt.Sprintf("%08d", i) + pad
@@ -153,7 +145,7 @@ func TestDistinctLongStringsDoNotPinMemory(t *testing.T) {
 		}
 	}
 	waitAcked(t, c, n)
-	grown := int64(heapInUse()) - int64(before)
+	grown := int64(procstat.HeapInUse()) - int64(before)
 	t.Logf("%d lines of distinct 60 KB reference IDs (%d MB): heap in use grew by %.1f MB with the connection open",
 		n, n*len(pad)>>20, float64(grown)/(1<<20))
 	if limit := int64(32 << 20); grown > limit {

@@ -5,15 +5,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-)
 
-// heapInUse is the heap in use after a full collection.
-func heapInUse() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
-}
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/procstat"
+)
 
 // A peer that sends ever-new strings cannot make a connection's decoder
 // hold more than its caches' byte bound, whatever their length: the probe
@@ -51,7 +45,7 @@ func TestCachesAreBoundedInBytes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := NewDecoder()
 			var m Message
-			before := heapInUse()
+			before := procstat.HeapInUse()
 			pad := strings.Repeat("x", tt.size-16)
 			for i := range tt.lines {
 				line := tt.line(i, fmt.Sprintf("%016d", i)+pad)
@@ -59,7 +53,7 @@ func TestCachesAreBoundedInBytes(t *testing.T) {
 					t.Fatalf("line %d: %v", i, err)
 				}
 			}
-			grown := int64(heapInUse()) - int64(before)
+			grown := int64(procstat.HeapInUse()) - int64(before)
 			total := tt.lines * tt.size
 			t.Logf("%d lines of %d distinct bytes (%d MB in all): heap in use grew by %.1f MB; cache %d strings, %d bytes; %d addresses, %d bytes",
 				tt.lines, tt.size, total>>20, float64(grown)/(1<<20), len(d.strs.m), d.strs.bytes, len(d.addrs.m), d.addrs.bytes)

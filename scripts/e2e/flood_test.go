@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/procstat"
 	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/testnet"
 )
 
@@ -52,25 +52,6 @@ func buildTool(t *testing.T, name string) string {
 		t.Fatalf("go build %s: %v\n%s", name, err, b)
 	}
 	return out
-}
-
-// procStatus reads one kB field of /proc/PID/status (VmRSS, VmHWM) in bytes.
-func procStatus(pid int, field string) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || name != field {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		return kb << 10, err
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
 }
 
 // metric sums the samples of one /metrics family whose labels contain
@@ -164,7 +145,7 @@ func TestSpoofedSourceFlood(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // libpcap's ring
-	idleRSS, _ := procStatus(pid, "VmRSS")
+	idleRSS, _ := procstat.Status(pid, "VmRSS")
 
 	// The real client queries all through the flood.
 	var answered int
@@ -230,7 +211,7 @@ func TestSpoofedSourceFlood(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second) // one more stats line and batch
-	peak, err := procStatus(pid, "VmHWM")
+	peak, err := procstat.Status(pid, "VmHWM")
 	if err != nil {
 		t.Fatal(err)
 	}
