@@ -93,8 +93,8 @@ func (s *Sender) logFailure(ctx context.Context, limit *logging.Limiter, err err
 	attrs := []any{"retry_in", wait.Round(time.Millisecond), "spooled", spooled, "spool", size}
 	var rej *RejectedError
 	if errors.As(err, &rej) {
-		limit.Log(ctx, s.log, slog.LevelError, fmt.Sprintf("collector at %s rejected this worker: %s; check that --token matches the collector's token; retrying in %s; sessions are held in memory (%d/%d, %s)",
-			s.cfg.Addr, rej.Message, wait.Round(time.Millisecond), spooled, size, held), attrs...)
+		limit.Log(ctx, s.log, slog.LevelError, fmt.Sprintf("collector at %s rejected this worker: %s; %s; retrying in %s; sessions are held in memory (%d/%d, %s)",
+			s.cfg.Addr, rej.Message, rej.Hint(), wait.Round(time.Millisecond), spooled, size, held), attrs...)
 		return
 	}
 	what := "cannot reach collector"

@@ -616,3 +616,21 @@ func TestShedUnansweredKeepsHalfForAnswered(t *testing.T) {
 		t.Errorf("%d answered sessions delivered, want all 80", nAnswered)
 	}
 }
+
+// Every reason the collector gives for refusing a hello gets advice that
+// fits it: a full collector is not a token problem.
+func TestRejectionHints(t *testing.T) {
+	for _, tc := range []struct{ message, want string }{
+		{"invalid token", "--token"},
+		{"too many connections (max 256)", "--max-connections"},
+		{"worker_id is bound to another worker", "--worker-id"},
+		{"unsupported protocol version 2, this collector speaks 1", "same release"},
+		{"collector store unavailable", "database"},
+		{"something new", "collector's log"},
+	} {
+		e := &RejectedError{Addr: "c:4444", Message: tc.message}
+		if h := e.Hint(); !strings.Contains(h, tc.want) {
+			t.Errorf("Hint for %q = %q; want it to mention %q", tc.message, h, tc.want)
+		}
+	}
+}
