@@ -302,6 +302,10 @@ func TestBadHelloLogRedactsToken(t *testing.T) {
 		`{"type":"hello","protocol":"1","token":"` + token + `","worker_id":"w"}`,
 		`{"token":"` + token + `","type":"hello","protocol":1,"worker_id":{}}`,
 		`{"type":"hello","token":"` + token + `", "protocol":1,"worker_id":"w"`,
+		// Invalid UTF-8 ahead of the key shifted the redaction's indices: it
+		// let the token through, or crashed the reader (and the collector)
+		// with a slice out of range.
+		"entokentoken00\xfa\xa60\x91000\xc8" + `{"type":"hello","token":"` + token + `"}`,
 	}
 	for _, l := range lines {
 		_, br := dialRawWrite(t, h.addr, l+"\n")

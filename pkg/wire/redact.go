@@ -16,7 +16,7 @@ var secretWords = [][]byte{[]byte("token"), []byte("secret")}
 // so that a cut cannot hide a key from it.
 func Redact(line []byte) []byte {
 	out := make([]byte, 0, len(line))
-	lower := bytes.ToLower(line)
+	lower := asciiLower(line)
 	for i := 0; i < len(line); {
 		at, n := nextWord(lower, i)
 		if at < 0 {
@@ -41,6 +41,20 @@ func Redact(line []byte) []byte {
 		}
 	}
 	return out
+}
+
+// asciiLower lowers A–Z only, so that every index into the result is an
+// index into line. bytes.ToLower would not do: it turns each invalid UTF-8
+// byte into U+FFFD, three bytes long, and the indices would run past line.
+func asciiLower(line []byte) []byte {
+	lower := make([]byte, len(line))
+	for i, c := range line {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return lower
 }
 
 // nextWord finds the first secret word in lower at or after i.

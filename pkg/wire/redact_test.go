@@ -23,6 +23,11 @@ func TestRedact(t *testing.T) {
 		{"a query string", `GET /?token=s3cret-T0ken&x=1 HTTP/1.1`, `GET /?token=[redacted]&x=1 HTTP/1.1`},
 		{"no secrets", `{"type":"ack","seq":7}`, `{"type":"ack","seq":7}`},
 		{"lone quote", `{"a":"b"} "`, `{"a":"b"} "`},
+		// Invalid UTF-8 before the key: the index of "token" must stay an
+		// index into the line (a lowering that rewrites bad bytes as U+FFFD
+		// moved it past the end and crashed the reader that logs the line).
+		{"invalid UTF-8 before the key", "\xfa\xa6\x91{\"token\":\"s3cret-T0ken\"}", "\xfa\xa6\x91{\"token\":\"[redacted]\"}"},
+		{"invalid UTF-8 in the value", "{\"TOKEN\":\"s3cret-T0\xc8ken\"}\xe7", "{\"TOKEN\":\"[redacted]\"}\xe7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
