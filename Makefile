@@ -27,7 +27,7 @@ FUZZ_EXECS ?= 10000000
 # go test -timeout for each fuzz run (0: none).
 FUZZ_TIMEOUT ?= 10m
 
-.PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-capture bench-collector bench-api run demo screenshots install uninstall clean
+.PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-capture bench-collector bench-api soak run demo screenshots install uninstall clean
 
 all: build
 
@@ -76,6 +76,12 @@ fuzz-short:
 # test timeout (go test's default of 10 minutes would end a slow target).
 fuzz:
 	$(MAKE) fuzz-short FUZZ_TIME=$(FUZZ_EXECS)x FUZZ_TIMEOUT=0
+
+# Soak with faults, not in CI: make soak DURATION=30m [SOAK_BACKEND=sqlite].
+DURATION ?= 30m
+SOAK_BACKEND ?= sqlite
+soak: build
+	DURATION=$(DURATION) SOAK_BACKEND=$(SOAK_BACKEND) scripts/soak.sh
 
 e2e: build
 	@if [ -x scripts/e2e.sh ]; then scripts/e2e.sh; else echo "e2e: scripts/e2e.sh not present"; fi
