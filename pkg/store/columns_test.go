@@ -51,6 +51,7 @@ func TestColumnsMatchSchema(t *testing.T) {
 	for name, path := range map[string]func(*testing.T) string{
 		"new":             func(t *testing.T) string { return openTest(t, Options{}).Path() },
 		"upgraded from 1": copyFixture,
+		"upgraded from 4": func(t *testing.T) string { return copyFixtureFile(t, fixtureV4) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := openAt(t, path(t), Options{})

@@ -17,9 +17,14 @@ import (
 	"time"
 )
 
-var updateFixture = flag.Bool("update-fixture", false, "rewrite testdata/ntp_clients_v1.db")
+var updateFixture = flag.Bool("update-fixture", false, "rewrite the fixtures testdata/ntp_clients_v*.db")
 
-const fixtureV1 = "testdata/ntp_clients_v1.db"
+// The fixtures: databases as releases left them. v1 is the first
+// release's; v4 the last one's before the traffic series (migration 6).
+const (
+	fixtureV1 = "testdata/ntp_clients_v1.db"
+	fixtureV4 = "testdata/ntp_clients_v4.db"
+)
 
 // TestWriteFixtureV1 rewrites the schema-version-1 fixture when run with
 // -update-fixture. The fixture stands for a database left by the first
@@ -79,10 +84,49 @@ func TestWriteFixtureV1(t *testing.T) {
 	}
 }
 
+// TestWriteFixtureV4 rewrites the schema-version-4 fixture when run with
+// -update-fixture: the v1 fixture's rows, migrated as far as version 4,
+// the schema the last release before the traffic series left.
+func TestWriteFixtureV4(t *testing.T) {
+	if !*updateFixture {
+		t.Skip("run with -update-fixture to rewrite " + fixtureV4)
+	}
+	ctx := context.Background()
+	b, err := os.ReadFile(fixtureV1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fixtureV4, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path, err := filepath.Abs(fixtureV4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Store{path: path, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if s.w, err = sql.Open("sqlite", dsn(path, Options{}.withDefaults(), false)); err != nil {
+		t.Fatal(err)
+	}
+	defer s.w.Close()
+	s.w.SetMaxOpenConns(1)
+	if err := s.migrateTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA journal_mode=DELETE`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // copyFixture copies the v1 fixture into a temporary directory.
 func copyFixture(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(fixtureV1)
+	return copyFixtureFile(t, fixtureV1)
+}
+
+// copyFixtureFile copies a fixture into a temporary directory.
+func copyFixtureFile(t *testing.T, fixture string) string {
+	t.Helper()
+	b, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,43 +2,76 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
 )
 
-// A database from before the series (the schema-1 fixture, migrated) says
-// where its series starts: at the migration, with nothing made up for the
-// clients it already had, which do not count as new when they come back.
+// A database from before the series (the fixtures of schema 1 and of
+// schema 4, the last one without it, migrated) says where its series
+// starts: at the migration, with nothing made up for the clients it
+// already had, which do not count as new when they come back.
 func TestSeriesStartsAtMigration(t *testing.T) {
-	before := time.Now().Truncate(time.Second)
-	s := openAt(t, copyFixture(t), Options{})
-	after := time.Now()
-	ctx := context.Background()
-	start, err := s.SeriesStart(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if start.Before(before) || start.After(after) {
-		t.Errorf("series_start %s, want the migration's time, between %s and %s", start, before, after)
-	}
-	fixtureDay := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-	res, err := s.Series(ctx, SeriesQuery{From: fixtureDay, To: fixtureDay.Add(48 * time.Hour), Step: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Series) != 0 || !res.Start.Equal(start) {
-		t.Errorf("series of the fixture's clients: %d interfaces, start %s; want none, %s", len(res.Series), res.Start, start)
-	}
+	for _, fixture := range []string{fixtureV1, fixtureV4} {
+		t.Run(fixture, func(t *testing.T) {
+			path := copyFixtureFile(t, fixture)
+			if v := fixtureVersion(t, path); v >= 6 {
+				t.Fatalf("%s is at schema %d: it must come from before the series (6)", fixture, v)
+			}
+			before := time.Now().Truncate(time.Second)
+			s := openAt(t, path, Options{})
+			after := time.Now()
+			ctx := context.Background()
+			start, err := s.SeriesStart(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if start.Before(before) || start.After(after) {
+				t.Errorf("series_start %s, want the migration's time, between %s and %s", start, before, after)
+			}
+			var minutes, hours int
+			if err := s.ReadDB().QueryRow("SELECT (SELECT count(*) FROM series_minute), (SELECT count(*) FROM series_hour)").Scan(&minutes, &hours); err != nil {
+				t.Fatal(err)
+			}
+			if minutes != 0 || hours != 0 {
+				t.Errorf("the migration made %d minute and %d hour buckets from the past; want none", minutes, hours)
+			}
+			fixtureDay := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+			res, err := s.Series(ctx, SeriesQuery{From: fixtureDay, To: fixtureDay.Add(48 * time.Hour), Step: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Series) != 0 || !res.Start.Equal(start) {
+				t.Errorf("series of the fixture's clients: %d interfaces, start %s; want none, %s", len(res.Series), res.Start, start)
+			}
 
-	commitAll(t, s, "fixture-worker", 101, sess("198.51.100.10", 0), sess("198.51.100.99", 1))
-	tot, err := s.SeriesTotals(ctx, t0, t0.Add(time.Minute), nil)
+			commitAll(t, s, "fixture-worker", 101, sess("198.51.100.10", 0), sess("198.51.100.99", 1))
+			tot, err := s.SeriesTotals(ctx, t0, t0.Add(time.Minute), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := tot["eth0"]; b == nil || b.Requests != 2 || b.NewClients != 1 || b.Clients.Count() != 2 {
+				t.Errorf("after a commit: %+v, want 2 requests from 2 clients, 1 of them new", b)
+			}
+		})
+	}
+}
+
+// fixtureVersion is the schema version a database file is at, read
+// without migrating it.
+func fixtureVersion(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := tot["eth0"]; b == nil || b.Requests != 2 || b.NewClients != 1 || b.Clients.Count() != 2 {
-		t.Errorf("after a commit: %+v, want 2 requests from 2 clients, 1 of them new", b)
+	defer db.Close()
+	var v int
+	if err := db.QueryRow("SELECT max(version) FROM schema_version").Scan(&v); err != nil {
+		t.Fatal(err)
 	}
+	return v
 }
 
 // Sessions land in the minute of their capture time whatever the order of
