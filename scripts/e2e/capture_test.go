@@ -215,6 +215,25 @@ type fromWire struct {
 	// requestsTo counts requests per client address and destination
 	// address, for the server's own view.
 	requestsTo map[[2]netip.Addr]int
+	// minutes counts requests, answered and KoD per minute of capture
+	// time (Unix seconds of the minute's start), for the traffic series.
+	minutes map[int64]*minuteCounts
+}
+
+// minuteCounts is one minute of the wire's traffic, as the series counts it.
+type minuteCounts struct {
+	Requests, Answered, KoD, Mode6 int
+	Versions                       map[int]int
+}
+
+func (w *fromWire) minute(p *pkt) *minuteCounts {
+	at := int64(p.Time) / 60 * 60
+	mc := w.minutes[at]
+	if mc == nil {
+		mc = &minuteCounts{Versions: map[int]int{}}
+		w.minutes[at] = mc
+	}
+	return mc
 }
 
 type exchangeSeen struct {
@@ -228,7 +247,8 @@ type exchangeSeen struct {
 // originate timestamp equal to its transmit timestamp, a KoD when that
 // answer has stratum 0.
 func tally(pkts []pkt, port int) *fromWire {
-	w := &fromWire{counts: map[netip.Addr]*counts{}, last: map[netip.Addr]exchangeSeen{}, requestsTo: map[[2]netip.Addr]int{}}
+	w := &fromWire{counts: map[netip.Addr]*counts{}, last: map[netip.Addr]exchangeSeen{}, requestsTo: map[[2]netip.Addr]int{},
+		minutes: map[int64]*minuteCounts{}}
 	get := func(a netip.Addr) *counts {
 		c := w.counts[a]
 		if c == nil {
@@ -263,10 +283,14 @@ func tally(pkts []pkt, port int) *fromWire {
 			continue
 		case p.Mode == 6:
 			c.Mode6++
+			w.minute(p).Mode6++
 		case p.Mode == 3 || (p.VN == 1 && p.Mode == 0):
 			c.Requests++
 			c.Versions[p.VN]++
 			w.requestsTo[[2]netip.Addr{p.Src, p.Dst}]++
+			mc := w.minute(p)
+			mc.Requests++
+			mc.Versions[p.VN]++
 			r := resp[key{netip.AddrPortFrom(p.Src, uint16(p.SrcPort)), p.XmtRaw}]
 			switch {
 			case r == nil:
@@ -275,8 +299,11 @@ func tally(pkts []pkt, port int) *fromWire {
 				c.Answered++
 				c.KoD++
 				c.KoDCode = string(bytes.TrimRight(r.RefIDRaw, "\x00"))
+				mc.Answered++
+				mc.KoD++
 			default:
 				c.Answered++
+				mc.Answered++
 			}
 			w.last[p.Src] = exchangeSeen{req: *p, resp: r}
 			continue

@@ -418,6 +418,7 @@ func (c *collector) compare(ctx context.Context, t *testing.T, m *mismatches, s 
 		compareLast(m, a, r, w.last[a])
 	}
 	c.compareInterface(ctx, t, m, s.net.Bridge, want, w)
+	c.compareSeries(ctx, t, m, s.net.Bridge, w)
 	truncated := 0
 	for _, wc := range w.counts {
 		truncated += wc.Truncated

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -422,41 +421,6 @@ func (l *soakLoad) run(ctx context.Context, rate int) {
 	}
 }
 
-// seriesPoints reads the per-minute requests and answered counts of one
-// interface over [from, to).
-func seriesPoints(ctx context.Context, col *collector, iface string, from, to time.Time) (map[time.Time][2]int, error) {
-	q := url.Values{
-		"interface_name": {iface},
-		"from":           {from.UTC().Truncate(time.Minute).Format(time.RFC3339)},
-		"to":             {to.UTC().Truncate(time.Minute).Add(time.Minute).Format(time.RFC3339)},
-		"step":           {"60s"},
-	}
-	var v struct {
-		Series []struct {
-			InterfaceName string `json:"interface_name"`
-			Points        []struct {
-				T        time.Time `json:"t"`
-				Requests int       `json:"requests"`
-				Answered int       `json:"answered"`
-			} `json:"points"`
-		} `json:"series"`
-	}
-	st, raw, err := col.api(ctx, "GET", "/api/ntp/history/timeseries?"+q.Encode(), nil, &v)
-	if err != nil || st != http.StatusOK {
-		return nil, fmt.Errorf("timeseries %s: %d %s %v", iface, st, raw, err)
-	}
-	out := map[time.Time][2]int{}
-	for _, s := range v.Series {
-		if s.InterfaceName != iface {
-			continue
-		}
-		for _, p := range s.Points {
-			out[p.T.UTC()] = [2]int{p.Requests, p.Answered}
-		}
-	}
-	return out, nil
-}
-
 // checkLoad holds the synthetic stream to exactly once: per client and
 // per minute.
 func checkLoad(ctx context.Context, t *testing.T, m *mismatches, col *collector, l *soakLoad, from, to time.Time) {
@@ -487,13 +451,13 @@ func checkLoad(ctx context.Context, t *testing.T, m *mismatches, col *collector,
 		m.check(got[a] == want, "synthetic "+a.String()+" sessions", got[a], want, "stored", "sent")
 	}
 	m.check(len(got) == len(l.perIP), "synthetic clients", len(got), len(l.perIP), "stored", "sent")
-	pts, err := seriesPoints(ctx, col, soakLoadInterface, from, to)
+	pts, err := col.timeseries(ctx, soakLoadInterface, from, to)
 	if err != nil {
 		t.Error(err)
 		return
 	}
 	for _, minute := range sortedKeys(l.minutes) {
-		m.check(pts[minute][0] == l.minutes[minute], "synthetic minute "+minute.Format("15:04"), pts[minute][0], l.minutes[minute], "series", "sent")
+		m.check(pts[minute].Requests == l.minutes[minute], "synthetic minute "+minute.Format("15:04"), pts[minute].Requests, l.minutes[minute], "series", "sent")
 	}
 	t.Logf("synthetic stream: %d sessions sent from %d clients, %d stored (%d minutes); sender counters %+v",
 		l.sessions, len(l.perIP), stored, len(l.minutes), l.snd.Counters())
@@ -528,14 +492,15 @@ func checkTraffic(ctx context.Context, t *testing.T, m *mismatches, col *collect
 		storedTotal += g
 		m.check(g <= s.requests, "captured "+s.addr.String()+" at most once", g, s.requests, "stored", "sent")
 	}
-	pts, err := seriesPoints(ctx, col, iface, from, to)
+	pts, err := col.timeseries(ctx, iface, from, to)
 	if err != nil {
 		t.Error(err)
 		return
 	}
 	exact, faulty, lost := 0, 0, 0
 	for _, minute := range sortedKeys(want) {
-		w, g := want[minute], pts[minute]
+		w, p := want[minute], pts[minute]
+		g := [2]int{p.Requests, p.Answered}
 		name := "captured minute " + minute.Format("15:04")
 		if faults.touches("worker", minute, minute.Add(time.Minute)) {
 			faulty++
