@@ -38,8 +38,11 @@ const timeseriesPath = "api/ntp/history/timeseries"
 func TestViews(t *testing.T) {
 	testnet.Require(t)
 	n := testnet.New(t)
+	// The e2e topology's two servers: chronyd, and ntpsec's ntpd.
 	srv := n.AddHost("srv")
 	srv.StartChronyd(t, testnet.ChronyOptions{})
+	srv2 := n.AddHost("srv2")
+	srv2.StartNtpsec(t, testnet.NtpsecOptions{})
 	cli := n.AddHost("cli")
 	other := n.AddHost("other")
 
@@ -131,8 +134,8 @@ func TestViews(t *testing.T) {
 	}
 
 	// Traffic: cli asks chronyd until the worker has seen it, over IPv4 and
-	// IPv6; other asks once, so that a CIDR search has something to leave
-	// out.
+	// IPv6; other asks ntpd once, so that a CIDR search has something to
+	// leave out.
 	sent := 0
 	for deadline := time.Now().Add(30 * time.Second); ; sent++ {
 		for _, dst := range []netip.Addr{srv.V4, srv.V6} {
@@ -148,10 +151,14 @@ func TestViews(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	if _, err := other.SendUDP(ctx, netip.AddrPortFrom(srv.V4, 123), testnet.NTPRequest(3, 3, time.Now()), 0); err != nil {
-		t.Fatal(err)
+	// other asks ntpsec's ntpd once, with ntpsec's own client.
+	if out, err := other.Ntpdig(ctx, srv2.V4); err != nil {
+		t.Fatalf("ntpdig %s: %v\n%s", srv2.V4, err, out)
 	}
-	waitFor(ctx, t, func() bool { return len(clientRows(ctx, t, c, other.V4)) > 0 }, "a session of "+other.V4.String())
+	waitFor(ctx, t, func() bool {
+		rows := clientRows(ctx, t, c, other.V4)
+		return len(rows) > 0 && rows[0].SessionCount > 0
+	}, "a session of "+other.V4.String()+" answered by ntpd")
 
 	t.Run("overview", func(t *testing.T) {
 		if err := goTo(ctx, b, "#/overview"); err != nil {
