@@ -180,6 +180,7 @@ func serve(c *cli.Context) error {
 		QueueSize:      c.Int("queue-size"),
 		Logger:         log,
 		OnBatch:        metrics.ObserveBatch,
+		OnCommit:       metrics.ObserveCommit,
 		Stream:         live,
 	}, st)
 

@@ -62,7 +62,7 @@ func TestAlertRules(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"NTPAnsweredRatioFalling", "NTPKissOfDeathRate", "NTPKernelDrops", "NTPIngestionLag", "NTPWorkerDown"} {
+	for _, want := range []string{"NTPAnsweredRatioFalling", "NTPKissOfDeathRate", "NTPServerProcessingSlow", "NTPKernelDrops", "NTPIngestionLag", "NTPWorkerDown"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("no alert %s", want)
 		}

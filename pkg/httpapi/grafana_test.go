@@ -29,7 +29,8 @@ func TestGrafanaDashboard(t *testing.T) {
 		"ntp_worker_kernel_drops_total", "ntp_worker_interface_drops_total", "ntp_worker_decode_errors_total",
 		"ntp_worker_unacked_sessions", "ntp_collector_queue_sessions", "ntp_collector_commit_failures_total",
 		"ntp_collector_connected_workers", "ntp_collector_stream_subscribers", "ntp_collector_retention_deleted_total",
-		"ntp_ingest_clients_refused_total", "ntp_collector_batch_commit_seconds_bucket"} {
+		"ntp_ingest_clients_refused_total", "ntp_collector_batch_commit_seconds_bucket",
+		"ntp_server_processing_seconds_bucket", "ntp_wire_time_seconds_bucket"} {
 		if !slices.Contains(panels, want) {
 			t.Errorf("%s: no panel reads %s", dashboardFile, want)
 		}

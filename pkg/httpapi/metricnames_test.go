@@ -32,7 +32,7 @@ type metricDesc struct {
 func exportedMetrics() []metricDesc {
 	m := NewMetrics()
 	ret := retention.New(retention.Config{}, nil)
-	return describe((*scrapeCollector)(m), m.batchSeconds, m.batchSize, ret.Collector())
+	return describe((*scrapeCollector)(m), m.committed, m.batchSeconds, m.batchSize, ret.Collector())
 }
 
 // describe reads the name and variable labels of what cs describe from

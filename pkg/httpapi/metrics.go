@@ -26,6 +26,7 @@ type Metrics struct {
 	batchSeconds prometheus.Histogram
 	batchSize    prometheus.Histogram
 	workers      *workerSeries
+	committed    *committedTraffic
 
 	mu     sync.Mutex
 	store  *store.Store
@@ -33,10 +34,12 @@ type Metrics struct {
 	stream *stream.Broadcaster
 }
 
-// NewMetrics makes the exporter. Pass it in Config.Metrics and its
-// ObserveBatch to the ingestion server's batch hook.
+// NewMetrics makes the exporter. Pass it in Config.Metrics, its
+// ObserveBatch to the ingestion server's OnBatch hook and its
+// ObserveCommit to OnCommit (metrics_committed.go).
 func NewMetrics() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), workers: newWorkerSeries(MaxInterfaceSeries)}
+	m.committed = newCommittedTraffic(m.workers.label)
 	m.batchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "ntp_collector_batch_commit_seconds",
 		Help: "Time to commit one batch of sessions to the store.",
@@ -49,7 +52,7 @@ func NewMetrics() *Metrics {
 		Help:    "Sessions per committed batch.",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 9),
 	})
-	m.reg.MustRegister(m.batchSeconds, m.batchSize, (*scrapeCollector)(m), buildInfoGauge(buildinfo.Read()),
+	m.reg.MustRegister(m.batchSeconds, m.batchSize, (*scrapeCollector)(m), m.committed, buildInfoGauge(buildinfo.Read()),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -96,6 +96,13 @@ func (w *workerSeries) labelLocked(iface string) string {
 	return OtherInterface
 }
 
+// label is the label of iface, as labelLocked hands it out.
+func (w *workerSeries) label(iface string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.labelLocked(iface)
+}
+
 // fold turns the workers of one snapshot into one series per label, in
 // label order. Lag counts every run still listed (sessions received and
 // not committed yet); pending only connected ones (a gone worker's

@@ -30,7 +30,7 @@ func startIngest(t *testing.T, st *store.Store, mods ...func(*ingest.Config)) (i
 		t.Fatal(err)
 	}
 	cfg := ingest.Config{Listener: ln, BatchSize: 50, BatchInterval: 20 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnBatch: m.ObserveBatch}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnBatch: m.ObserveBatch, OnCommit: m.ObserveCommit}
 	for _, mod := range mods {
 		mod(&cfg)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
 	"github.com/ntp-monitor/ntp-monitor/pkg/tlsfiles"
 )
@@ -121,6 +122,12 @@ type Config struct {
 	// batch with its session and row counts and the commit duration. It
 	// must not block.
 	OnBatch func(sessions, rows int, d time.Duration)
+	// OnCommit, when set, is called by the writer after every committed
+	// batch, after OnBatch, with the batch: its Series is what the commit
+	// added to the traffic series (no duplicate and no session refused by
+	// Bounds is in it). It must not block nor keep the batch, which is
+	// reset and reused once it returns.
+	OnCommit func(*store.Batch)
 	// Stream, when set, receives the sessions of every committed batch,
 	// after the acks, for live subscribers (GET /api/ntp/stream). While
 	// it has none the writer keeps no copy of the sessions.

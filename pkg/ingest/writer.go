@@ -236,6 +236,9 @@ func (s *Server) commit(p *pending) error {
 	if s.cfg.OnBatch != nil {
 		s.cfg.OnBatch(n, rows, res.Duration)
 	}
+	if s.cfg.OnCommit != nil {
+		s.cfg.OnCommit(p.b)
+	}
 	for w, seq := range p.marks {
 		w.committed.Store(seq)
 		if c := w.current(); c != nil {

@@ -177,6 +177,22 @@ func (b *Batch) bucket(k seriesKey) *SeriesBucket {
 	return &b.series[i]
 }
 
+// Series yields the batch's traffic: each interface's bucket of each
+// minute of capture time it holds sessions of, as Add counted them (the
+// stored buckets are not read). After a successful Commit it is exactly
+// what the commit added to the traffic series, for exporters that count
+// committed sessions; the buckets are the batch's own and are valid until
+// Reset.
+func (b *Batch) Series() iter.Seq2[string, *SeriesBucket] {
+	return func(yield func(string, *SeriesBucket) bool) {
+		for k, i := range b.sidx {
+			if !yield(k.iface, &b.series[i]) {
+				return
+			}
+		}
+	}
+}
+
 // slot gives k the next element of s, reusing the memory of an element a
 // Reset cut off when there is one, and records its index in idx.
 func slot[K comparable, T any](idx map[K]int32, k K, s []T) (int32, []T) {
