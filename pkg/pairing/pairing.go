@@ -69,6 +69,9 @@ type Packet struct {
 	Src, Dst         netip.Addr
 	SrcPort, DstPort uint16
 	NTP              *ntp.Packet
+	// Cut: the capture cut the datagram short after the NTP header; the
+	// session it is part of says so (session.Session.SnaplenCut).
+	Cut bool
 }
 
 // Counters are running totals since the table was made, except Pending.
@@ -106,6 +109,10 @@ func (t *Table) at(i int32) *entry { return &t.chunks[i>>chunkBits][i&chunkMask]
 const (
 	clientIs4 = 1 << iota
 	serverIs4
+	requestCut // the request was cut short by the snaplen
+
+	// addrMask is the flags a key has: the address families.
+	addrMask = clientIs4 | serverIs4
 )
 
 // entry is one pending request. It holds addresses as 16-byte arrays rather
@@ -311,7 +318,7 @@ func (t *Table) request(p *Packet, now int64) {
 		prev:       t.tail,
 		next:       nilIndex,
 		hash:       h,
-		flags:      k.flags,
+		flags:      k.flags | cutFlag(p.Cut),
 		version:    p.NTP.Version,
 		mode:       p.NTP.Mode,
 		poll:       p.NTP.Poll,
@@ -374,6 +381,7 @@ func (t *Table) response(p *Packet, now int64) {
 		s.Processing = ntp.Sub(m.Transmit, m.Receive)
 	}
 	s.Total = float64(now-e.captured) / 1e9
+	s.SnaplenCut = s.SnaplenCut || p.Cut
 	t.c.Answered++
 	t.removeAt(slot, i)
 	t.emit(s)
@@ -397,6 +405,7 @@ func (t *Table) other(p *Packet, now int64) {
 		Poll:         m.Poll,
 		PacketLength: clampLength(m.Length),
 		Timestamp:    time.Unix(0, now).UTC(),
+		SnaplenCut:   p.Cut,
 	}
 	t.emit(s)
 }
@@ -414,6 +423,7 @@ func (t *Table) fillRequest(e *entry) {
 		Poll:         e.poll,
 		PacketLength: e.length,
 		Timestamp:    time.Unix(0, e.captured).UTC(),
+		SnaplenCut:   e.flags&requestCut != 0,
 	}
 }
 
@@ -426,6 +436,14 @@ func (t *Table) refID(m *ntp.Packet) string {
 	}
 	t.refBytes, t.refKiss, t.refStr = m.ReferenceID, kiss, m.RefID()
 	return t.refStr
+}
+
+// cutFlag is the entry flag of a request the snaplen cut.
+func cutFlag(cut bool) uint8 {
+	if cut {
+		return requestCut
+	}
+	return 0
 }
 
 func addrFlags(client, server netip.Addr) uint8 {
@@ -472,7 +490,7 @@ func (t *Table) hash(k *key) uint32 {
 
 func (t *Table) matches(e *entry, k *key) bool {
 	return e.transmit == k.transmit && e.clientPort == k.clientPort &&
-		e.serverPort == k.serverPort && e.flags == k.flags &&
+		e.serverPort == k.serverPort && e.flags&addrMask == k.flags &&
 		e.client == k.client && e.server == k.server
 }
 

@@ -73,6 +73,11 @@ type Session struct {
 
 	// KoD is the kiss code of a stratum-0 response ("RATE", "DENY", …), or "".
 	KoD string
+
+	// SnaplenCut is set when the capture cut the request or the response
+	// short after its NTP header (a snaplen below the datagram): the
+	// session is whole, extension fields or a MAC beyond the cut are not.
+	SnaplenCut bool
 }
 
 // IsRequest reports whether the record is a client request (mode 3, or an

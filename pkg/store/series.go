@@ -45,6 +45,10 @@ type SeriesBucket struct {
 	// Modes counts other-mode packets by mode; 1, 2, 5, 6 and 7 are kept.
 	Modes      [8]int64
 	NewClients int64
+	// SnaplenCut counts the sessions and other-mode packets of which the
+	// capture cut a packet short after its NTP header (the worker's
+	// snaplen): paired and counted all the same, their extension fields
+	// or MAC unseen.
 	SnaplenCut int64
 
 	Clients                   hll.Sketch
@@ -57,6 +61,9 @@ var seriesModes = []int{1, 2, 5, 6, 7}
 // fold adds one session (a request or an other-mode packet) to the bucket.
 func (b *SeriesBucket) fold(s *session.Session, client netip.Addr) {
 	b.Clients.Add(hll.HashAddr(client))
+	if s.SnaplenCut {
+		b.SnaplenCut++
+	}
 	if !s.IsRequest() {
 		if int(s.Mode) < len(b.Modes) {
 			b.Modes[s.Mode]++

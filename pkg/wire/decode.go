@@ -317,6 +317,15 @@ func (d *Decoder) sessionField(m *Message, seen *uint32, key []byte, kind int, v
 			return nil
 		}
 		s.KoD, err = d.strField(key, kind, val)
+	case "snaplen_cut": // optional: older workers do not send it
+		switch kind {
+		case kindTrue:
+			s.SnaplenCut = true
+		case kindFalse, kindNull:
+			s.SnaplenCut = false
+		default:
+			return &FieldError{"snaplen_cut", "not a boolean"}
+		}
 	}
 	return err
 }

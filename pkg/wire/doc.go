@@ -11,6 +11,14 @@
 // highest committed seq. Every message is one JSON object on one line of at
 // most MaxLine bytes.
 //
+// # Optional keys
+//
+// Protocol 1 grows by optional keys only, so that workers and collectors of
+// different releases work together: Decode ignores keys it does not know,
+// and the Append functions leave a key out while it has its default value,
+// which is what Decode reads from its absence (a hello's secret, a
+// session's snaplen_cut).
+//
 // # Reading lines
 //
 // Both ends read through a LineReader, which returns each line from its

@@ -85,6 +85,13 @@ func (e *Encoder) AppendSession(b []byte, seq uint64, s *session.Session) []byte
 	} else {
 		b = AppendString(b, s.KoD)
 	}
+	// Optional: written only when set, so that a line is what it was
+	// before the key existed unless it has something to say. A collector
+	// that does not know a key ignores it; one that does reads its
+	// absence as false.
+	if s.SnaplenCut {
+		b = append(b, `,"snaplen_cut":true`...)
+	}
 	return append(b, "}\n"...)
 }
 

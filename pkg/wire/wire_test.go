@@ -43,6 +43,11 @@ func TestSessionRoundTrip(t *testing.T) {
 			s.Stratum, s.KoD, s.ReferenceID, s.LatencyValid, s.Latency = 0, "RATE", "RATE", false, 0
 			return s
 		}},
+		{"cut by the snaplen", func() session.Session {
+			s := sampleSession()
+			s.SnaplenCut = true
+			return s
+		}},
 		{"odd interface name", func() session.Session {
 			s := sampleSession()
 			s.Interface = "br-\"x\\\t\x01é"
@@ -208,6 +213,8 @@ func TestDecodeSessionDoesNotAllocate(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	s := sampleSession()
 	f.Add(AppendSession(nil, 1, &s))
+	s.SnaplenCut = true
+	f.Add(AppendSession(nil, 2, &s))
 	f.Add(AppendHello(nil, &Hello{Protocol: 1, WorkerID: "w", Interface: "eth0"}))
 	f.Add(AppendStats(nil, &Stats{Packets: 3}))
 	f.Add([]byte(`{"type":"error","message":"\ud83d\ude00"}`))
@@ -225,7 +232,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("re-decode of %s: %v", again, err)
 			}
 			if m2.Seq != m.Seq || m2.Session.ClientIP != m.Session.ClientIP || m2.Session.Interface != m.Session.Interface ||
-				!m2.Session.Timestamp.Equal(m.Session.Timestamp) {
+				!m2.Session.Timestamp.Equal(m.Session.Timestamp) || m2.Session.SnaplenCut != m.Session.SnaplenCut {
 				t.Fatalf("re-decode changed the session:\n%+v\n%+v", m.Session, m2.Session)
 			}
 		}

@@ -303,6 +303,7 @@ func (w *Worker) handle(link frame.LinkType, data []byte, ts time.Time) {
 	w.pkt.Time = ts
 	w.pkt.Src, w.pkt.Dst = w.fr.Src, w.fr.Dst
 	w.pkt.SrcPort, w.pkt.DstPort = w.fr.SrcPort, w.fr.DstPort
+	w.pkt.Cut = cut
 	w.table.Add(&w.pkt)
 }
 
