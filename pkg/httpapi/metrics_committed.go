@@ -12,9 +12,9 @@ package httpapi
 // loghist), exported two ways at once. As a native histogram (protobuf
 // scrapes, Prometheus with native histograms on) they keep the series'
 // precision: any percentile within 1.09 %, over any range. As a classic
-// histogram (the text format, every Prometheus) they have the bounds
-// classicExponents lists, powers of two that are boundaries of the schema-5
-// buckets, so the classic counts are exact sums of the native ones.
+// histogram (the text format, every Prometheus) their bounds are powers of
+// two (classicMinExp to classicMaxExp), which are boundaries of the
+// schema-5 buckets, so the classic counts are exact sums of the native ones.
 
 import (
 	"math"
@@ -28,31 +28,31 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
-// classicExponents are the classic bounds as powers of two: 2^-17 s
-// (7.6 µs) to 2^2 s (4 s), doubling. A server answers in a few to a few
-// hundred microseconds, a loaded or virtualised one in milliseconds, and
-// the wire time of an answer is bounded by the worker's --timeout (2 s by
-// default); twenty buckets per interface keep the series count small
-// while histogram_quantile still tells 20 µs from 40 µs. Whoever wants
-// finer percentiles scrapes the native histogram.
-var classicExponents = func() []int {
-	var e []int
-	for k := -17; k <= 2; k++ {
-		e = append(e, k)
-	}
-	return e
-}()
+// The classic bounds are the powers of two from 2^classicMinExp s (7.6 µs)
+// to 2^classicMaxExp s (4 s). A server answers in a few to a few hundred
+// microseconds, a loaded or virtualised one in milliseconds, and the wire
+// time of an answer is bounded by the worker's --timeout (2 s by default);
+// twenty buckets per interface keep the series count small while
+// histogram_quantile still tells 20 µs from 40 µs. Whoever wants finer
+// percentiles scrapes the native histogram.
+const (
+	classicMinExp = -17
+	classicMaxExp = 2
+)
 
-// kissCodes are the kiss codes that get a label value of their own in
-// ntp_kod_answers_total: those of RFC 5905 (7.4) and NTSN of RFC 8915. A
-// code is four bytes any spoofed response can set, and a counter is
+// isKissCode reports whether code gets a label value of its own in
+// ntp_kod_answers_total: the kiss codes of RFC 5905 (7.4) and NTSN of RFC
+// 8915. A code is four bytes any spoofed response can set, and a counter is
 // exported for good, so the others share otherKissCode.
-var kissCodes = map[string]bool{
-	"ACST": true, "AUTH": true, "AUTO": true, "BCST": true, "CRYP": true, "DENY": true, "DROP": true,
-	"RSTR": true, "INIT": true, "MCST": true, "NKEY": true, "NTSN": true, "RATE": true, "RMOT": true, "STEP": true,
+func isKissCode(code string) bool {
+	switch code {
+	case "ACST", "AUTH", "AUTO", "BCST", "CRYP", "DENY", "DROP", "RSTR", "INIT", "MCST", "NKEY", "NTSN", "RATE", "RMOT", "STEP":
+		return true
+	}
+	return false
 }
 
-// otherKissCode is the code label of kiss codes not in kissCodes.
+// otherKissCode is the code label of the kiss codes isKissCode refuses.
 const otherKissCode = "_other"
 
 var (
@@ -108,7 +108,7 @@ func (c *committedTraffic) add(b *store.Batch) {
 		t.processing.Merge(&bk.Processing)
 		t.wire.Merge(&bk.Wire)
 		for code, n := range bk.KoDCodes {
-			if !kissCodes[code] {
+			if !isKissCode(code) {
 				code = otherKissCode
 			}
 			t.kod[code] += uint64(n)
@@ -144,7 +144,7 @@ func (c *committedTraffic) Collect(ch chan<- prometheus.Metric) {
 }
 
 // exportHistogram is h as one metric that is a native histogram of schema
-// loghist.Schema and a classic one with the classicExponents bounds.
+// loghist.Schema and a classic one with power-of-two bounds.
 func exportHistogram(desc *prometheus.Desc, h *loghist.Histogram, since time.Time, label string) (prometheus.Metric, error) {
 	pos, neg := map[int]int64{}, map[int]int64{}
 	for i, n := range h.PositiveBuckets() {
@@ -158,11 +158,11 @@ func exportHistogram(desc *prometheus.Desc, h *loghist.Histogram, since time.Tim
 	if err != nil {
 		return nil, err
 	}
-	classic := make([]*dto.Bucket, len(classicExponents))
-	for i, k := range classicExponents {
+	classic := make([]*dto.Bucket, 0, classicMaxExp-classicMinExp+1)
+	for k := classicMinExp; k <= classicMaxExp; k++ {
 		le := math.Ldexp(1, k)
 		n := h.CountAtMost(k << loghist.Schema)
-		classic[i] = &dto.Bucket{UpperBound: &le, CumulativeCount: &n}
+		classic = append(classic, &dto.Bucket{UpperBound: &le, CumulativeCount: &n})
 	}
 	return dualHistogram{native, classic}, nil
 }
