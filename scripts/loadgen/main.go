@@ -4,12 +4,23 @@
 // acknowledged. It reports sessions/s, the batch commit latency (from the
 // collector's debug log) and the collector's peak RSS, then checks that the
 // database holds exactly the sessions sent.
+//
+// With -stream-subscribers it also opens live streams (GET
+// /api/ntp/stream) before the load starts and reads them until the run
+// ends, reporting what they received and lost; with several
+// configurations and -rounds it alternates them, run by run, and ends with
+// their medians and the ratio of each to the first, so that the stream's
+// cost to ingestion is measured on the same machine at the same moment.
+//
+//	loadgen -batch-sizes 100 -group-commit -rounds 3 \
+//	  -stream-subscribers '0,32,32@198.18.0.0/24'
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -27,6 +38,7 @@ import (
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest/ingesttest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
+	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
 )
 
 func main() {
@@ -34,12 +46,29 @@ func main() {
 	sizes := flag.String("batch-sizes", "100,1000,10000", "comma-separated --batch-size values, one run each")
 	sessions := flag.Int("sessions", 1_000_000, "sessions per run, split over the connections")
 	conns := flag.Int("conns", 4, "concurrent worker connections")
-	clients := flag.Int("clients", 10000, "distinct client addresses")
+	clients := flag.Int("clients", 10000, "distinct client addresses; beyond 20,000 each appears, and with at least -sessions of them every session is a distinct client")
 	queue := flag.Int("queue-size", 0, "--queue-size for the collector (0: its default)")
 	group := flag.Bool("group-commit", false, "let batches grow while a commit is in progress (the collector's default); without it every batch is exactly --batch-size, so the commit latencies are those of that size")
+	streams := flag.String("stream-subscribers", "0", "comma-separated live stream configurations, one run each: N subscribers of GET /api/ntp/stream reading every event, or N@CIDR filtered to that prefix")
+	rounds := flag.Int("rounds", 1, "repeat the runs, alternating the configurations, and print their medians")
 	dir := flag.String("dir", "", "directory for the databases (default: a new temporary directory)")
 	flag.Parse()
 
+	specs, err := parseStreamSpecs(*streams)
+	if err != nil {
+		fail(err)
+	}
+	var batches []int
+	for f := range strings.SplitSeq(*sizes, ",") {
+		bs, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || bs <= 0 {
+			fail(fmt.Errorf("batch size %q", f))
+		}
+		batches = append(batches, bs)
+	}
+	if *rounds < 1 || *conns < 1 || *sessions < *conns {
+		fail(fmt.Errorf("-rounds %d, -conns %d, -sessions %d: want at least one round and a session per connection", *rounds, *conns, *sessions))
+	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "ntp-loadgen-")
 		if err != nil {
@@ -55,24 +84,44 @@ func main() {
 		mode = "group commit (batches grow up to --max-batch-size while a commit runs)"
 	}
 	fmt.Printf("# %s\n", mode)
-	fmt.Printf("%-10s %10s %9s %12s %8s %10s %12s %12s %12s %10s\n",
+	streaming := slices.ContainsFunc(specs, func(s streamSpec) bool { return s.subs > 0 })
+	header := fmt.Sprintf("%-10s %10s %9s %12s %8s %10s %12s %12s %12s %10s",
 		"batch", "sessions", "elapsed", "sessions/s", "commits", "per_commit", "commit_p50", "commit_p99", "commit_max", "peak_rss")
-	for _, f := range strings.Split(*sizes, ",") {
-		bs, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || bs <= 0 {
-			fail(fmt.Errorf("batch size %q", f))
+	if streaming {
+		header += fmt.Sprintf(" %-20s %10s %10s %6s %10s %12s", "streams", "events", "dropped", "beats", "m_sent", "m_dropped")
+	}
+	fmt.Println(header)
+
+	ld := newLoad(*sessions, *clients, 42)
+	results := make(map[runKey][]*result)
+	for round := range *rounds {
+		for _, bs := range batches {
+			for si, spec := range specs {
+				maxBatch := bs
+				if *group {
+					maxBatch = 0 // the collector's default
+				}
+				cfg := runConfig{bin: *collector, db: filepath.Join(*dir, fmt.Sprintf("bench-%d-%t-%d-%d.db", bs, *group, si, round)),
+					batch: bs, maxBatch: maxBatch, queue: *queue, total: *sessions, conns: *conns, load: ld, stream: spec}
+				r, err := runOnce(cfg)
+				if err != nil {
+					fail(fmt.Errorf("batch size %d, streams %s: %w", bs, spec, err))
+				}
+				os.Remove(cfg.db)
+				results[runKey{bs, si}] = append(results[runKey{bs, si}], r)
+				row := fmt.Sprintf("%-10d %10d %8.2fs %12.0f %8d %10.0f %12s %12s %12s %7.1fMiB",
+					bs, r.sessions, r.elapsed.Seconds(), r.rate(), len(r.commits),
+					float64(r.sessions)/float64(max(len(r.commits), 1)), pct(r.commits, 50), pct(r.commits, 99), pct(r.commits, 100), float64(r.peakRSS)/(1<<20))
+				if streaming {
+					t := r.stream
+					row += fmt.Sprintf(" %-20s %10d %10d %6d %10d %12d", spec, t.sessions, t.dropped, t.heartbeats, t.sent, t.droppedTotal)
+				}
+				fmt.Println(row)
+			}
 		}
-		maxBatch := bs
-		if *group {
-			maxBatch = 0 // the collector's default
-		}
-		r, err := runOnce(*collector, filepath.Join(*dir, fmt.Sprintf("bench-%d-%t.db", bs, *group)), bs, maxBatch, *queue, *sessions, *conns, *clients)
-		if err != nil {
-			fail(fmt.Errorf("batch size %d: %w", bs, err))
-		}
-		fmt.Printf("%-10d %10d %8.2fs %12.0f %8d %10.0f %12s %12s %12s %7.1fMiB\n",
-			bs, r.sessions, r.elapsed.Seconds(), float64(r.sessions)/r.elapsed.Seconds(), len(r.commits),
-			float64(r.sessions)/float64(max(len(r.commits), 1)), pct(r.commits, 50), pct(r.commits, 99), pct(r.commits, 100), float64(r.peakRSS)/(1<<20))
+	}
+	if *rounds > 1 || len(specs) > 1 {
+		summarize(os.Stdout, batches, specs, results)
 	}
 }
 
@@ -86,7 +135,10 @@ type result struct {
 	elapsed  time.Duration
 	commits  []time.Duration
 	peakRSS  int64
+	stream   streamTotals
 }
+
+func (r *result) rate() float64 { return float64(r.sessions) / r.elapsed.Seconds() }
 
 func pct(d []time.Duration, p int) string {
 	if len(d) == 0 {
@@ -99,18 +151,37 @@ func pct(d []time.Duration, p int) string {
 	return s[i].Round(10 * time.Microsecond).String()
 }
 
-func runOnce(bin, db string, batch, maxBatch, queue, total, conns, clients int) (*result, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// runConfig is one run: a fresh collector and database, its batching, the
+// load and the live streams open during it.
+type runConfig struct {
+	bin, db                string
+	batch, maxBatch, queue int
+	total, conns           int
+	load                   *load
+	stream                 streamSpec
+}
+
+func runOnce(cfg runConfig) (*result, error) {
+	ctx := context.Background()
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	_, port, _ := net.SplitHostPort(addr)
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	token := rand.Text()
 
-	cmd := exec.Command(bin, "serve", "--db", db, "--ingestion-port", strconv.Itoa(port),
-		"--batch-size", strconv.Itoa(batch), "--max-batch-size", strconv.Itoa(maxBatch), "--batch-interval", "200ms",
-		"--queue-size", strconv.Itoa(queue), "--log-level", "debug", "--log-format", "json")
+	cmd := exec.Command(cfg.bin, "serve", "--db", cfg.db, "--ingestion-port", port, "--http-listen", httpAddr,
+		"--max-stream-clients", strconv.Itoa(max(cfg.stream.subs, stream.DefaultMaxSubscribers)),
+		"--batch-size", strconv.Itoa(cfg.batch), "--max-batch-size", strconv.Itoa(cfg.maxBatch), "--batch-interval", "200ms",
+		"--queue-size", strconv.Itoa(cfg.queue), "--log-level", "debug", "--log-format", "json")
+	// Reads need a token, as on a collector that shows live client
+	// addresses to more people than its admins; the environment keeps it
+	// out of ps.
+	cmd.Env = append(os.Environ(), "NTP_API_READ_TOKEN="+token)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -146,23 +217,26 @@ func runOnce(bin, db string, batch, maxBatch, queue, total, conns, clients int) 
 	if err := waitListening(addr, 30*time.Second); err != nil {
 		return nil, err
 	}
+	base := "http://" + httpAddr
+	var subs *audience
+	if cfg.stream.subs > 0 {
+		if subs, err = subscribe(ctx, base, token, cfg.stream); err != nil {
+			return nil, err
+		}
+		defer subs.close()
+	}
 
-	// Lines are prepared before the clock starts: the generator and the
-	// encoder are not what is measured. Each connection writes
-	// prefix + seq + one of a pool of encoded session bodies.
-	const pool = 20000
-	bodies := ingesttest.Bodies(pool, clients, 42)
-	per := total / conns
-	total = per * conns
-
+	per := cfg.total / cfg.conns
+	total := per * cfg.conns
+	bodies := cfg.load.bodies
 	var wg sync.WaitGroup
-	errs := make(chan error, conns)
+	errs := make(chan error, cfg.conns)
 	start := time.Now()
-	for c := range conns {
+	for c := range cfg.conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := ingesttest.Stream(addr, fmt.Sprintf("loadgen-%d", c), per, bodies, c*pool/conns, 5*time.Minute); err != nil {
+			if err := ingesttest.Stream(addr, fmt.Sprintf("loadgen-%d", c), per, bodies, cfg.load.offset(c, cfg.conns), 5*time.Minute); err != nil {
 				errs <- err
 			}
 		}()
@@ -173,8 +247,15 @@ func runOnce(bin, db string, batch, maxBatch, queue, total, conns, clients int) 
 	if err := <-errs; err != nil {
 		return nil, err
 	}
-	rss, err := peakRSS(cmd.Process.Pid)
-	if err != nil {
+	res := &result{sessions: total, elapsed: elapsed}
+	if subs != nil {
+		want := cfg.load.matching(cfg.stream.cidr, per, cfg.conns)
+		if res.stream, err = subs.settle(ctx, base+"/metrics", token, want); err != nil {
+			return nil, err
+		}
+		subs.close()
+	}
+	if res.peakRSS, err = peakRSS(cmd.Process.Pid); err != nil {
 		return nil, err
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -182,8 +263,9 @@ func runOnce(bin, db string, batch, maxBatch, queue, total, conns, clients int) 
 	if err := cmd.Wait(); err != nil {
 		return nil, fmt.Errorf("collector exit: %w\n%s", err, strings.Join(logTail, "\n"))
 	}
+	res.commits = commits
 
-	st, err := store.Open(context.Background(), db, store.Options{})
+	st, err := store.Open(ctx, cfg.db, store.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +277,17 @@ func runOnce(bin, db string, batch, maxBatch, queue, total, conns, clients int) 
 	if stored != int64(total) {
 		return nil, fmt.Errorf("database holds %d sessions, %d were acknowledged", stored, total)
 	}
-	return &result{sessions: total, elapsed: elapsed, commits: commits, peakRSS: rss}, nil
+	return res, nil
+}
+
+// freeAddr is a 127.0.0.1 address with a port free a moment ago.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 func waitListening(addr string, timeout time.Duration) error {
