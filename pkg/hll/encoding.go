@@ -79,8 +79,18 @@ func (s *Sketch) UnmarshalBinary(b []byte) error {
 }
 
 // MergeBinary merges the sketch encoded in b into s without decoding it
-// into a Sketch of its own first. On error s may hold part of it.
-func (s *Sketch) MergeBinary(b []byte) error {
+// into a Sketch of its own first. On error s may hold part of it; a b that
+// CheckBinary accepted merges without error.
+func (s *Sketch) MergeBinary(b []byte) error { return s.walk(b) }
+
+// CheckBinary reports whether b is an encoded sketch that MergeBinary
+// accepts, without merging it anywhere: a reader that must merge several
+// blobs or none checks them all first.
+func CheckBinary(b []byte) error { return (*Sketch)(nil).walk(b) }
+
+// walk reads the sketch encoded in b into s, or only checks it when s is
+// nil.
+func (s *Sketch) walk(b []byte) error {
 	if len(b) == 0 {
 		return ErrFormat
 	}
@@ -108,7 +118,9 @@ func (s *Sketch) MergeBinary(b []byte) error {
 				return ErrFormat
 			}
 			h += gap
-			s.Add(h)
+			if s != nil {
+				s.Add(h)
+			}
 		}
 		return trailing(b)
 	case formSparse:
@@ -116,7 +128,7 @@ func (s *Sketch) MergeBinary(b []byte) error {
 		if err != nil || n > registers {
 			return ErrFormat
 		}
-		if !s.dense {
+		if s != nil && !s.dense {
 			s.densify()
 		}
 		idx := -1
@@ -132,12 +144,17 @@ func (s *Sketch) MergeBinary(b []byte) error {
 			if idx >= registers || r == 0 || r > q+1 {
 				return ErrFormat
 			}
-			s.regs[idx] = max(s.regs[idx], r)
+			if s != nil {
+				s.regs[idx] = max(s.regs[idx], r)
+			}
 		}
 		return trailing(b)
 	case formDense:
 		if len(b) != registers || !validRegisters(b) {
 			return ErrFormat
+		}
+		if s == nil {
+			return nil
 		}
 		if !s.dense {
 			s.densify()

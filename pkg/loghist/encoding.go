@@ -69,9 +69,55 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 	return h.MergeBinary(b)
 }
 
+// CheckBinary reports whether b is an encoded histogram that MergeBinary
+// accepts, without merging it anywhere: a reader that must merge several
+// blobs or none checks them all first.
+func CheckBinary(b []byte) error {
+	_, err := decode(b, nil, false)
+	return err
+}
+
 // MergeBinary adds the histogram encoded in b to h without decoding it into
 // a Histogram of its own. It checks b whole before changing h.
 func (h *Histogram) MergeBinary(b []byte) error {
+	d, err := decode(b, h.scratch[:0], true)
+	if err != nil {
+		return err
+	}
+	// The decoded buckets wait in h.scratch, which is kept for the next
+	// merge.
+	h.scratch = d.pairs
+	if d.count == 0 {
+		return nil
+	}
+	h.mergeStats(d.count, d.sum, d.lo, d.hi)
+	h.zero += d.zero
+	for _, p := range d.pairs {
+		if p.i < buckets {
+			h.side(&h.pos)[p.i] += p.n
+		} else {
+			h.side(&h.neg)[p.i-buckets] += p.n
+		}
+	}
+	return nil
+}
+
+// decoded is an encoded histogram read and checked.
+type decoded struct {
+	count, zero uint64
+	sum, lo, hi float64
+	pairs       []bucketCount // appended to the slice decode was given, when kept
+}
+
+// decode reads and checks b whole; the buckets are appended to pairs when
+// keep is set.
+func decode(b []byte, pairs []bucketCount, keep bool) (decoded, error) {
+	d := decoded{pairs: pairs}
+	err := d.read(b, keep)
+	return d, err
+}
+
+func (d *decoded) read(b []byte, keep bool) error {
 	if len(b) < 2 || b[0] != version {
 		return ErrFormat
 	}
@@ -98,9 +144,6 @@ func (h *Histogram) MergeBinary(b []byte) error {
 	if err != nil {
 		return err
 	}
-	// Check first, add second: a malformed buffer leaves h as it was. The
-	// decoded buckets wait in h.scratch, which is kept for the next merge.
-	pairs := h.scratch[:0]
 	var total uint64
 	for side := range 2 {
 		k, rest, err := uvarint(b)
@@ -122,25 +165,18 @@ func (h *Histogram) MergeBinary(b []byte) error {
 				return ErrFormat
 			}
 			total += n
-			pairs = append(pairs, bucketCount{side*buckets + i, n})
+			if keep {
+				d.pairs = append(d.pairs, bucketCount{side*buckets + i, n})
+			}
 		}
 	}
-	h.scratch = pairs
 	if err := trailing(b); err != nil {
 		return err
 	}
 	if total+zero != count || total+zero < zero {
 		return ErrFormat
 	}
-	h.mergeStats(count, sum, lo, hi)
-	h.zero += zero
-	for _, p := range pairs {
-		if p.i < buckets {
-			h.side(&h.pos)[p.i] += p.n
-		} else {
-			h.side(&h.neg)[p.i-buckets] += p.n
-		}
-	}
+	d.count, d.zero, d.sum, d.lo, d.hi = count, zero, sum, lo, hi
 	return nil
 }
 

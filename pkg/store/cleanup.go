@@ -28,24 +28,40 @@ func (s *Store) Cleanup(ctx context.Context, before time.Time, dryRun bool) (int
 		}
 		return n, nil
 	}
-	return s.deleteChunks(ctx, "clients before "+cut, `DELETE FROM ntp_clients WHERE id IN
+	n, err := s.deleteChunks(ctx, "clients before "+cut, `DELETE FROM ntp_clients WHERE id IN
 			(SELECT id FROM ntp_clients WHERE last_seen_timestamp < ? LIMIT ?)`, cut)
+	return s.afterClientDelete(ctx, n, err)
 }
 
 // DeleteSeriesBefore deletes the series buckets of resolution step
 // (MinuteStep or HourStep) that start before the cutoff, in chunks like
-// Cleanup, and returns how many it deleted.
+// Cleanup, and returns how many it deleted. The day buckets follow the
+// hours' retention: with HourStep, the days that ended by the cutoff go
+// too (counted with the hours), so that a day is kept while any hour of
+// it is.
 func (s *Store) DeleteSeriesBefore(ctx context.Context, step time.Duration, before time.Time) (int64, error) {
 	if before.IsZero() {
 		return 0, ErrCleanupBefore
 	}
+	if step == HourStep {
+		n, err := s.DeleteSeriesBefore(ctx, DayStep, before.Add(-DayStep+time.Second))
+		if err != nil {
+			return n, err
+		}
+		m, err := s.deleteSeries(ctx, "series_hour", before)
+		return n + m, err
+	}
 	for _, t := range seriesTables {
 		if t.step == step {
-			return s.deleteChunks(ctx, t.table+" before "+before.UTC().Format(time.RFC3339),
-				"DELETE FROM "+t.table+" WHERE rowid IN (SELECT rowid FROM "+t.table+" WHERE bucket < ? LIMIT ?)", before.Unix())
+			return s.deleteSeries(ctx, t.table, before)
 		}
 	}
 	return 0, fmt.Errorf("store: no series of resolution %s", step)
+}
+
+func (s *Store) deleteSeries(ctx context.Context, table string, before time.Time) (int64, error) {
+	return s.deleteChunks(ctx, table+" before "+before.UTC().Format(time.RFC3339),
+		"DELETE FROM "+table+" WHERE rowid IN (SELECT rowid FROM "+table+" WHERE bucket < ? LIMIT ?)", before.Unix())
 }
 
 // deleteChunks runs query, a DELETE of at most cleanupChunk rows whose

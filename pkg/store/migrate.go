@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -102,6 +103,16 @@ func (s *Store) migrateTo(ctx context.Context, target int) error {
 	return nil
 }
 
+// migrationStep is the Go part of a migration, run after its SQL in the
+// same transaction, for what SQL cannot do; nil for most.
+func migrationStep(version int) func(context.Context, *sql.Tx) error {
+	switch version {
+	case 8:
+		return backfillDays
+	}
+	return nil
+}
+
 // apply runs one migration and records it, in one transaction. It reports
 // false when the file already had it.
 func (s *Store) apply(ctx context.Context, m migration) (bool, error) {
@@ -121,6 +132,11 @@ func (s *Store) apply(ctx context.Context, m migration) (bool, error) {
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, s.wrap("apply migration "+m.name, err)
+	}
+	if step := migrationStep(m.version); step != nil {
+		if err := step(ctx, tx); err != nil {
+			return false, fmt.Errorf("store: %s: apply migration %s: %w", s.path, m.name, err)
+		}
 	}
 	now := formatTime(time.Now())
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", m.version, now); err != nil {

@@ -12,21 +12,25 @@ import (
 )
 
 // The traffic series keeps, per interface, one bucket per minute
-// (series_minute) and per hour (series_hour, the same minutes rolled up).
-// Every count adds and every sketch merges, so a bucket, an hour or any
-// range of them is the same kind of value: a [SeriesBucket].
+// (series_minute), per hour (series_hour) and per UTC day (series_day), the
+// coarser ones the same minutes rolled up by the same commit. Every count
+// adds and every sketch merges, so a bucket, an hour or any range of them
+// is the same kind of value: a [SeriesBucket].
 const (
 	MinuteStep = time.Minute
 	HourStep   = time.Hour
+	DayStep    = 24 * time.Hour
 )
 
-// seriesTables names the table of each resolution, finest first.
+// seriesTables names the table of each resolution, finest first; each
+// step divides the next.
 var seriesTables = []struct {
 	step  time.Duration
 	table string
 }{
 	{MinuteStep, "series_minute"},
 	{HourStep, "series_hour"},
+	{DayStep, "series_day"},
 }
 
 // SeriesBucket is the traffic of one interface over one span of time: a
@@ -184,7 +188,10 @@ func (r *storedBucket) dest() []any {
 }
 
 // mergeStored adds a scanned row to b. It checks every part before it
-// changes b, so that a damaged row leaves b as it was.
+// changes b, so that a damaged row leaves b as it was; then it merges the
+// blobs straight into b's sketches, touching only what the encodings hold
+// (a histogram's used buckets, a sketch's registers), with no decoded copy
+// of the row in between.
 func (b *SeriesBucket) mergeStored(r *storedBucket) error {
 	var codes map[string]int64
 	if r.codes != nil {
@@ -192,33 +199,61 @@ func (b *SeriesBucket) mergeStored(r *storedBucket) error {
 			return fmt.Errorf("kod_codes: %w", err)
 		}
 	}
-	var add SeriesBucket
-	for _, s := range []struct {
-		name  string
-		blob  []byte
-		merge func([]byte) error
+	if r.clients != nil {
+		if err := hll.CheckBinary(r.clients); err != nil {
+			return fmt.Errorf("clients: %w", err)
+		}
+	}
+	hists := [...]struct {
+		name string
+		blob []byte
+		h    *loghist.Histogram
 	}{
-		{"clients", r.clients, add.Clients.MergeBinary},
-		{"processing", r.proc, add.Processing.MergeBinary},
-		{"wire", r.wire, add.Wire.MergeBinary},
-		{"latency", r.latency, add.Latency.MergeBinary},
-	} {
+		{"processing", r.proc, &b.Processing},
+		{"wire", r.wire, &b.Wire},
+		{"latency", r.latency, &b.Latency},
+	}
+	for _, s := range hists {
 		if s.blob == nil {
 			continue
 		}
-		if err := s.merge(s.blob); err != nil {
+		if err := loghist.CheckBinary(s.blob); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	// Checked: the merges below cannot fail.
+	if r.clients != nil {
+		if err := b.Clients.MergeBinary(r.clients); err != nil {
+			return fmt.Errorf("clients: %w", err)
+		}
+	}
+	for _, s := range hists {
+		if s.blob == nil {
+			continue
+		}
+		if err := s.h.MergeBinary(s.blob); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	c := &r.counts
-	add.Requests, add.Answered, add.Unanswered, add.KoD = c.Requests, c.Answered, c.Unanswered, c.KoD
-	add.KoDCodes = codes
-	add.Versions = c.Versions
-	for i, mode := range seriesModes {
-		add.Modes[mode] = r.modes[i]
+	b.Requests += c.Requests
+	b.Answered += c.Answered
+	b.Unanswered += c.Unanswered
+	b.KoD += c.KoD
+	for code, n := range codes {
+		if b.KoDCodes == nil {
+			b.KoDCodes = make(map[string]int64, len(codes))
+		}
+		b.KoDCodes[code] += n
 	}
-	add.NewClients, add.SnaplenCut = c.NewClients, c.SnaplenCut
-	b.Merge(&add)
+	for i := range b.Versions {
+		b.Versions[i] += c.Versions[i]
+	}
+	for i, mode := range seriesModes {
+		b.Modes[mode] += r.modes[i]
+	}
+	b.NewClients += c.NewClients
+	b.SnaplenCut += c.SnaplenCut
 	return nil
 }
 

@@ -21,8 +21,8 @@ type SeriesQuery struct {
 	// to a multiple of Step (Unix time) and end before To.
 	From, To time.Time
 	// Step is each point's span, a positive multiple of a minute. The
-	// coarsest stored resolution that divides it is read: hours for a
-	// step of whole hours, minutes otherwise.
+	// coarsest stored resolution that divides it is read: days for a step
+	// of whole days, hours for one of whole hours, minutes otherwise.
 	Step time.Duration
 	// Interfaces limits the series to these interfaces, each present even
 	// with no traffic; nil reads every interface with traffic in range.
@@ -119,7 +119,7 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) (SeriesResult, error)
 	for _, iface := range q.Interfaces {
 		add(iface)
 	}
-	err = s.readSeries(ctx, table, start, start+n*stepSecs, q.Interfaces, func(iface string, bucket int64, r *storedBucket) error {
+	err = s.readSeries(ctx, table, start, start+n*stepSecs, q.Interfaces, true, func(iface string, bucket int64, r *storedBucket) error {
 		ser := add(iface)
 		return ser.Points[(bucket-start)/stepSecs].mergeStored(r)
 	})
@@ -131,18 +131,20 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) (SeriesResult, error)
 }
 
 // SeriesTotals merges the series of [from, to), rounded to minutes, into
-// one bucket per interface: whole hours from the hour table, the minutes
-// at either end from the minute table. ifaces limits the interfaces (nil:
-// every one).
+// one bucket per interface, reading as few stored buckets as cover it: the
+// whole days from the day table, the whole hours at either end of them
+// from the hour table and the minutes at either end of those from the
+// minute table (at most 2×59 minutes, 2×23 hours and the days between per
+// interface). Every level is the same traffic rolled up, so the result is
+// the range's minutes merged. ifaces limits the interfaces (nil: every
+// one).
 func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []string) (map[string]*SeriesBucket, error) {
 	if from.After(to) {
 		return nil, fmt.Errorf("%w: from %s is after to %s", ErrSeriesQuery, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	}
-	minute, hour := int64(MinuteStep/time.Second), int64(HourStep/time.Second)
+	minute := int64(MinuteStep / time.Second)
 	lo := floorDiv(from.Unix(), minute) * minute
 	hi := floorDiv(to.Unix()+minute-1, minute) * minute
-	hlo := floorDiv(lo+hour-1, hour) * hour // first whole hour
-	hhi := floorDiv(hi, hour) * hour        // end of the last whole hour
 	out := make(map[string]*SeriesBucket)
 	into := func(iface string, _ int64, r *storedBucket) error {
 		b := out[iface]
@@ -152,26 +154,52 @@ func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []s
 		}
 		return b.mergeStored(r)
 	}
-	var spans [][3]any
-	if hlo < hhi {
-		spans = append(spans, [3]any{"series_minute", lo, hlo}, [3]any{"series_hour", hlo, hhi}, [3]any{"series_minute", hhi, hi})
-	} else {
-		spans = append(spans, [3]any{"series_minute", lo, hi})
-	}
-	for _, sp := range spans {
-		if sp[1].(int64) >= sp[2].(int64) {
-			continue
-		}
-		if err := s.readSeries(ctx, sp[0].(string), sp[1].(int64), sp[2].(int64), ifaces, into); err != nil {
+	for _, sp := range coverSpans(lo, hi) {
+		if err := s.readSeries(ctx, seriesTables[sp.level].table, sp.lo, sp.hi, ifaces, false, into); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
+// seriesSpan is [lo, hi) of one resolution's buckets, in Unix seconds.
+type seriesSpan struct {
+	level  int // index in seriesTables
+	lo, hi int64
+}
+
+// coverSpans covers [lo, hi), on whole minutes, with the fewest buckets:
+// each level takes what lies between the first and the last whole bucket
+// of the next coarser one, and leaves the ends to the finer.
+func coverSpans(lo, hi int64) []seriesSpan {
+	var out []seriesSpan
+	var cover func(level int, lo, hi int64)
+	cover = func(level int, lo, hi int64) {
+		if lo >= hi {
+			return
+		}
+		if level+1 < len(seriesTables) {
+			step := int64(seriesTables[level+1].step / time.Second)
+			clo := floorDiv(lo+step-1, step) * step // first whole coarser bucket
+			chi := floorDiv(hi, step) * step        // end of the last one
+			if clo < chi {
+				cover(level, lo, clo)
+				cover(level+1, clo, chi)
+				cover(level, chi, hi)
+				return
+			}
+		}
+		out = append(out, seriesSpan{level, lo, hi})
+	}
+	cover(0, lo, hi)
+	return out
+}
+
 // readSeries calls row for every stored bucket of table in [lo, hi) on
-// ifaces (nil: all), in interface and time order.
-func (s *Store) readSeries(ctx context.Context, table string, lo, hi int64, ifaces []string, row func(iface string, bucket int64, r *storedBucket) error) error {
+// ifaces (nil: all), in interface and time order when ordered is set, in
+// whatever order the table gives them otherwise (a merge does not care,
+// and sorting rows of blobs is not free).
+func (s *Store) readSeries(ctx context.Context, table string, lo, hi int64, ifaces []string, ordered bool, row func(iface string, bucket int64, r *storedBucket) error) error {
 	var sb strings.Builder
 	sb.WriteString("SELECT interface_name, bucket, " + seriesColumns + " FROM " + table + " WHERE bucket >= ? AND bucket < ?")
 	args := []any{lo, hi}
@@ -183,7 +211,9 @@ func (s *Store) readSeries(ctx context.Context, table string, lo, hi int64, ifac
 		sb.WriteString(" AND interface_name IN (SELECT value FROM json_each(?))")
 		args = append(args, string(j))
 	}
-	sb.WriteString(" ORDER BY interface_name, bucket")
+	if ordered {
+		sb.WriteString(" ORDER BY interface_name, bucket")
+	}
 	rows, err := s.r.QueryContext(ctx, sb.String(), args...)
 	if err != nil {
 		return s.wrap("read "+table, err)

@@ -54,28 +54,35 @@ func (s *Store) closeSeries() []error {
 	return errs
 }
 
-// commitSeries merges the batch's minute buckets, and the hours they roll
-// up to, into the stored rows inside tx. newClients counts the client rows
-// the commit inserted, by the minute of their first packet. The batch is
-// not changed, so that a failed commit can be retried.
+// commitSeries merges the batch's minute buckets, and the hours and days
+// they roll up to, into the stored rows inside tx. newClients counts the
+// client rows the commit inserted, by the minute of their first packet. The
+// batch is not changed, so that a failed commit can be retried.
 func (s *Store) commitSeries(ctx context.Context, tx *sql.Tx, b *Batch, newClients map[seriesKey]int64) error {
-	hours := make(map[seriesKey]*SeriesBucket)
-	hourSecs := int64(HourStep / time.Second)
-	minutes := make(map[seriesKey]*SeriesBucket, len(b.sidx))
+	levels := make([]map[seriesKey]*SeriesBucket, len(seriesTables))
+	levels[0] = make(map[seriesKey]*SeriesBucket, len(b.sidx))
 	for k, i := range b.sidx {
 		m := new(SeriesBucket)
 		m.Merge(&b.series[i])
 		m.NewClients += newClients[k]
-		minutes[k] = m
-		hk := seriesKey{iface: k.iface, start: floorDiv(k.start, hourSecs) * hourSecs}
-		h := hours[hk]
-		if h == nil {
-			h = new(SeriesBucket)
-			hours[hk] = h
-		}
-		h.Merge(m)
+		levels[0][k] = m
 	}
-	for i, buckets := range []map[seriesKey]*SeriesBucket{minutes, hours} {
+	// Each coarser level is the merge of the one below: a day is merged
+	// from the batch's hours, not from its minutes again.
+	for l := 1; l < len(seriesTables); l++ {
+		secs := int64(seriesTables[l].step / time.Second)
+		levels[l] = make(map[seriesKey]*SeriesBucket)
+		for k, m := range levels[l-1] {
+			up := seriesKey{iface: k.iface, start: floorDiv(k.start, secs) * secs}
+			u := levels[l][up]
+			if u == nil {
+				u = new(SeriesBucket)
+				levels[l][up] = u
+			}
+			u.Merge(m)
+		}
+	}
+	for i, buckets := range levels {
 		get := tx.StmtContext(ctx, s.series[i].get)
 		put := tx.StmtContext(ctx, s.series[i].put)
 		table := seriesTables[i].table

@@ -4,6 +4,7 @@
 // scripts/bench-api.sh.
 //
 //	apiload fill   --db F --clients N --interfaces K   fill through store.Batch/Commit
+//	               [--series-days 30 --series-hour-days 400] and the traffic series
 //	apiload serve  --db F --addr A                     serve the API (httpapi.Server) on F
 //	apiload load   --url U --concurrency C --duration D
 //	apiload export --url U --format ndjson|csv
@@ -80,6 +81,9 @@ func fill(args []string) error {
 	clients := fs.Int("clients", 1_000_000, "distinct clients")
 	ifaces := fs.Int("interfaces", 8, "capture interfaces (eth0…)")
 	batchRows := fs.Int("batch", 50_000, "rows per commit")
+	minuteDays := fs.Int("series-days", 30, "days of minute buckets per interface")
+	hourDays := fs.Int("series-hour-days", 400, "days of hour buckets per interface")
+	perMinute := fs.Int("series-per-minute", 4000, "requests a minute per interface in the series")
 	fs.Parse(args)
 	if *dbPath == "" {
 		return errors.New("fill: --db is required")
@@ -90,7 +94,21 @@ func fill(args []string) error {
 		return err
 	}
 	defer st.Close()
+	if err := fillClients(ctx, st, *clients, *ifaces, *batchRows); err != nil {
+		return err
+	}
+	if *minuteDays > 0 || *hourDays > 0 {
+		start := time.Now()
+		if err := fillSeries(ctx, *dbPath, *ifaces, *clients, *perMinute, *minuteDays, *hourDays, time.Now().UTC()); err != nil {
+			return fmt.Errorf("fill series: %w", err)
+		}
+		fmt.Printf("fill: series of %d interfaces, %d days of minutes and %d of hours, %d requests a minute, in %.1f s\n",
+			*ifaces, *minuteDays, *hourDays, *perMinute, time.Since(start).Seconds())
+	}
+	return nil
+}
 
+func fillClients(ctx context.Context, st *store.Store, clients, ifaces, batchRows int) error {
 	// The clients' last sessions spread over the 30 days before now, so the
 	// "active in the last hour/day" windows hold a realistic share.
 	now := time.Now().UTC()
@@ -101,7 +119,7 @@ func fill(args []string) error {
 	var seq uint64
 	sessions := 0
 	var s session.Session
-	for i := range *clients {
+	for i := range clients {
 		n := 1
 		if i%10 == 0 {
 			n = 2 + rng.IntN(8) // one client in ten is a regular
@@ -111,7 +129,7 @@ func fill(args []string) error {
 			s = session.Session{
 				ClientIP: clientAddr(i), ClientPort: uint16(1024 + i%60000),
 				ServerIP: netip.MustParseAddr("192.0.2.1"), ServerPort: 123,
-				Interface: fmt.Sprintf("eth%d", i%*ifaces), Version: 4, Mode: 3, Poll: 6, PacketLength: 48,
+				Interface: fmt.Sprintf("eth%d", i%ifaces), Version: 4, Mode: 3, Poll: 6, PacketLength: 48,
 				Timestamp: last.Add(-time.Duration(k) * 64 * time.Second),
 			}
 			switch r := rng.IntN(100); {
@@ -138,7 +156,7 @@ func fill(args []string) error {
 			b.Add("fill", s.Interface, seq, &s)
 			sessions++
 		}
-		if b.Rows() >= *batchRows {
+		if b.Rows() >= batchRows {
 			if _, err := st.Commit(ctx, b); err != nil {
 				return err
 			}
@@ -154,7 +172,7 @@ func fill(args []string) error {
 		return err
 	}
 	fmt.Printf("fill: %d clients (%d sessions) over %d interfaces in %.1f s (%.0f rows/s), %d rows, %.0f MiB\n",
-		*clients, sessions, *ifaces, d.Seconds(), float64(*clients)/d.Seconds(), dbs.Rows, float64(dbs.SizeBytes())/(1<<20))
+		clients, sessions, ifaces, d.Seconds(), float64(clients)/d.Seconds(), dbs.Rows, float64(dbs.SizeBytes())/(1<<20))
 	return nil
 }
 
@@ -275,6 +293,26 @@ func load(args []string) error {
 			return "/api/ntp/history/clients/" + clientAddr(r.IntN(*clients)).String()
 		}},
 		{name: "interface statistics", path: func(*rand.Rand) string { return "/api/ntp/history/interfaces/statistics" }},
+	}
+	// The series scenarios end at the time the load starts, so that both
+	// ends of the range are ragged as a dashboard's "last 30 days" is.
+	now := time.Now().UTC()
+	for _, r := range []struct {
+		name string
+		span time.Duration
+		step string
+	}{{"1d at 60s", 24 * time.Hour, "60s"}, {"30d at 1h", 30 * 24 * time.Hour, "1h"}, {"400d at 1d", 400 * 24 * time.Hour, "1d"}} {
+		rng := "from=" + now.Add(-r.span).Format(time.RFC3339) + "&to=" + now.Format(time.RFC3339)
+		scenarios = append(scenarios,
+			scenario{name: "series timeseries " + r.name, path: func(*rand.Rand) string {
+				return "/api/ntp/history/timeseries?step=" + r.step + "&" + rng
+			}},
+			scenario{name: "series interface statistics " + r.name[:strings.Index(r.name, " ")], path: func(*rand.Rand) string {
+				return "/api/ntp/history/interfaces/statistics?" + rng
+			}},
+			scenario{name: "series service statistics " + r.name[:strings.Index(r.name, " ")], path: func(*rand.Rand) string {
+				return "/api/ntp/history/service/statistics?" + rng
+			}})
 	}
 	tr := &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: time.Minute}
