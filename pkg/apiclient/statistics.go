@@ -6,13 +6,14 @@ import (
 )
 
 // InterfaceStatistics is GET /api/ntp/history/interfaces/statistics: figures
-// over the whole table, computed at GeneratedAt and served from that
-// computation for up to MaxAgeSeconds.
+// over the whole table, read at GeneratedAt; the percentiles of per-client
+// means are ClientMeansAgeSeconds old (nil: none yet).
 type InterfaceStatistics struct {
-	Data          []InterfaceStats `json:"data"`
-	GeneratedAt   time.Time        `json:"generated_at"`
-	ComputeMillis float64          `json:"compute_ms"`
-	MaxAgeSeconds float64          `json:"max_age_seconds"`
+	Data                  []InterfaceStats `json:"data"`
+	GeneratedAt           time.Time        `json:"generated_at"`
+	ComputeMillis         float64          `json:"compute_ms"`
+	MaxAgeSeconds         float64          `json:"max_age_seconds"`
+	ClientMeansAgeSeconds *float64         `json:"client_means_age_seconds"`
 }
 
 // InterfaceStats are one interface's figures.

@@ -1,7 +1,10 @@
 package httpapi
 
 // GET /api/ntp/history/interfaces/statistics: a summary of each capture
-// interface's clients, served from a cache because it reads the whole table.
+// interface's clients, read live from the store's per-interface totals and
+// the series on every request; only the percentiles of the per-client
+// means, which need every client row, come from a background computation
+// whose age the response states (clientMeansCache).
 
 import (
 	"context"
@@ -69,6 +72,9 @@ type interfaceStatsResponse struct {
 	GeneratedAt   string               `json:"generated_at"`
 	ComputeMillis float64              `json:"compute_ms"`
 	MaxAgeSeconds float64              `json:"max_age_seconds"`
+	// ClientMeansAge is how old the p50/p95 of the per-client means are
+	// (null: not computed yet); every other figure is of this request.
+	ClientMeansAge *float64 `json:"client_means_age_seconds"`
 }
 
 func intKeys(m map[int]int64) map[string]int64 {
@@ -79,27 +85,6 @@ func intKeys(m map[int]int64) map[string]int64 {
 	return out
 }
 
-func (s *Server) computeInterfaceStats(ctx context.Context) (*interfaceStatsResponse, error) {
-	start := time.Now()
-	now := s.now()
-	st, err := s.cfg.Store.InterfaceStatistics(ctx, now)
-	if err != nil {
-		return nil, err
-	}
-	resp := &interfaceStatsResponse{Data: make([]interfaceStatsJSON, 0, len(st)), GeneratedAt: now.UTC().Format(time.RFC3339Nano)}
-	for _, i := range st {
-		resp.Data = append(resp.Data, interfaceStatsJSON{
-			InterfaceName: i.Interface, Clients: i.Clients, ActiveLastHour: i.ActiveLastHour, ActiveLastDay: i.ActiveLastDay,
-			Sessions: i.Sessions, Answered: i.Answered, Unanswered: i.Unanswered, KoD: i.KoD, ClientsWithKoD: i.ClientsWithKoD,
-			OtherModes: intKeys(i.OtherModes), Versions: intKeys(i.Versions),
-			Latency: metricOut(i.Latency), Processing: metricOut(i.Processing), Total: metricOut(i.Total),
-			FirstSeen: i.FirstSeen, LastSeen: i.LastSeen, ClientsNoVerson: i.ClientsNoVersion,
-		})
-	}
-	resp.ComputeMillis = float64(time.Since(start).Microseconds()) / 1000
-	return resp, nil
-}
-
 // GET /api/ntp/history/interfaces/statistics
 func (s *Server) interfaceStatistics(c *gin.Context) {
 	q, err := newQuery(c, "from", "to")
@@ -107,111 +92,149 @@ func (s *Server) interfaceStatistics(c *gin.Context) {
 		badRequest(c, err)
 		return
 	}
-	tot, rng, err := s.seriesRange(c.Request.Context(), q)
+	ctx := c.Request.Context()
+	start := time.Now()
+	tot, rng, err := s.seriesRange(ctx, q)
 	if err != nil {
 		s.rangeFailed(c, err)
 		return
 	}
-	resp, err := s.stats.get(c.Request.Context())
+	now := s.now()
+	st, err := s.cfg.Store.InterfaceStatistics(ctx, now)
 	if err != nil {
 		s.internalError(c, "interface statistics", err)
 		return
 	}
-	out := *resp
-	// The cached rows are shared: the range goes on copies.
-	out.Data = make([]interfaceStatsJSON, len(resp.Data))
-	for i, d := range resp.Data {
-		d.Range = rangeOf(rng, tot[d.InterfaceName])
-		out.Data[i] = d
+	means, meansAt, err := s.stats.get(ctx)
+	if err != nil {
+		s.internalError(c, "interface statistics", err)
+		return
 	}
-	out.MaxAgeSeconds = max(s.cfg.StatsMaxAge, 0).Seconds()
-	s.writeJSON(c, http.StatusOK, out)
+	resp := interfaceStatsResponse{Data: make([]interfaceStatsJSON, 0, len(st)), GeneratedAt: now.UTC().Format(time.RFC3339Nano),
+		MaxAgeSeconds: max(s.cfg.StatsMaxAge, 0).Seconds()}
+	if !meansAt.IsZero() {
+		age := max(time.Since(meansAt), 0).Seconds()
+		resp.ClientMeansAge = &age
+	}
+	for _, i := range st {
+		if m, ok := means[i.Interface]; ok {
+			i.Latency.P50, i.Latency.P95 = m.Latency.P50, m.Latency.P95
+			i.Processing.P50, i.Processing.P95 = m.Processing.P50, m.Processing.P95
+			i.Total.P50, i.Total.P95 = m.Total.P50, m.Total.P95
+		}
+		resp.Data = append(resp.Data, interfaceStatsJSON{
+			InterfaceName: i.Interface, Clients: i.Clients, ActiveLastHour: i.ActiveLastHour, ActiveLastDay: i.ActiveLastDay,
+			Sessions: i.Sessions, Answered: i.Answered, Unanswered: i.Unanswered, KoD: i.KoD, ClientsWithKoD: i.ClientsWithKoD,
+			OtherModes: intKeys(i.OtherModes), Versions: intKeys(i.Versions),
+			Latency: metricOut(i.Latency), Processing: metricOut(i.Processing), Total: metricOut(i.Total),
+			FirstSeen: i.FirstSeen, LastSeen: i.LastSeen, ClientsNoVerson: i.ClientsNoVersion,
+			Range: rangeOf(rng, tot[i.Interface]),
+		})
+	}
+	resp.ComputeMillis = float64(time.Since(start).Microseconds()) / 1000
+	s.writeJSON(c, http.StatusOK, resp)
 }
 
-// statsCache serves interface statistics, which read the whole table, from
-// the latest computation: a fresh one is computed when the cached one is
-// older than maxAge, in the background while the older one is still served
-// (stale-while-revalidate). Only the first request waits. Concurrent requests
-// never start more than one computation.
-type statsCache struct {
-	ctx     context.Context
-	maxAge  time.Duration
-	compute func(context.Context) (*interfaceStatsResponse, error)
-	log     *slog.Logger
+// clientMeansWait is how long a request waits for a computation of the
+// client means that is under way before it answers with the older one: a
+// small table's finishes well within it, so there a client just stored is
+// in every figure of the next answer.
+const clientMeansWait = 250 * time.Millisecond
+
+// clientMeansCache holds the percentiles of the per-client means, the one
+// part of the interface statistics that reads every client row. Its
+// figures belong to a set of clients (store.ClientSet: the interfaces and
+// their client counts); a request that finds the set changed — a commit
+// added clients or an interface, a cleanup removed some — or the figures
+// older than maxAge starts a new computation in the background and waits
+// for it up to clientMeansWait. The refresh is bounded: one at a time, and
+// the next not sooner after the last ended than the last took, so that a
+// table that grows all the time costs at most half of one core. maxAge < 0
+// computes on every request.
+type clientMeansCache struct {
+	ctx    context.Context
+	maxAge time.Duration
+	st     *store.Store
+	log    *slog.Logger
 
 	mu       sync.Mutex
-	val      *interfaceStatsResponse
-	at       time.Time
+	val      map[string]store.ClientMeans
+	set      string    // the client set val is of
+	at       time.Time // when the computation of val began
+	ended    time.Time // when the last computation ended
+	took     time.Duration
 	inflight chan struct{} // closed when the running computation ends
-	err      error         // of the last computation
 	gen      uint64        // bumped by invalidate; a computation begun before is not kept
 }
 
-func newStatsCache(ctx context.Context, maxAge time.Duration, compute func(context.Context) (*interfaceStatsResponse, error), log *slog.Logger) *statsCache {
-	return &statsCache{ctx: ctx, maxAge: maxAge, compute: compute, log: log}
+func newClientMeansCache(ctx context.Context, maxAge time.Duration, st *store.Store, log *slog.Logger) *clientMeansCache {
+	return &clientMeansCache{ctx: ctx, maxAge: maxAge, st: st, log: log}
 }
 
-func (c *statsCache) get(ctx context.Context) (*interfaceStatsResponse, error) {
+// get returns the latest percentiles and when their computation began
+// (zero: none yet).
+func (c *clientMeansCache) get(ctx context.Context) (map[string]store.ClientMeans, time.Time, error) {
+	set, err := c.st.ClientSet(ctx)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	if c.maxAge < 0 {
-		return c.compute(ctx)
+		at := time.Now()
+		v, err := c.st.ClientMeanPercentiles(ctx)
+		return v, at, err
 	}
 	c.mu.Lock()
-	if c.val != nil {
-		v := c.val
-		if time.Since(c.at) > c.maxAge && c.inflight == nil {
-			c.startLocked()
-		}
-		c.mu.Unlock()
-		return v, nil
-	}
-	if c.inflight == nil {
-		c.startLocked()
+	fresh := c.val != nil && c.set == set && time.Since(c.at) <= c.maxAge
+	if !fresh && c.inflight == nil && (c.val == nil || time.Since(c.ended) >= c.took) {
+		c.startLocked(set)
 	}
 	done := c.inflight
 	c.mu.Unlock()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if !fresh && done != nil {
+		t := time.NewTimer(clientMeansWait)
+		select {
+		case <-done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.val == nil {
-		return nil, c.err
-	}
-	return c.val, nil
+	return c.val, c.at, nil
 }
 
 // startLocked starts one computation in the background, detached from the
 // request that triggered it so a client going away does not waste it.
-func (c *statsCache) startLocked() {
+func (c *clientMeansCache) startLocked(set string) {
 	done := make(chan struct{})
 	c.inflight = done
 	gen := c.gen
 	go func() {
 		defer close(done)
-		v, err := c.compute(c.ctx)
+		at := time.Now()
+		v, err := c.st.ClientMeanPercentiles(c.ctx)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.inflight = nil
-		c.err = err
+		c.ended, c.took = time.Now(), time.Since(at)
 		if gen != c.gen {
 			return
 		}
 		if err != nil {
 			if c.ctx.Err() == nil {
-				c.log.Error("interface statistics", "err", err)
+				c.log.Error("interface statistics: client means", "err", err)
 			}
 			return
 		}
-		c.val, c.at = v, time.Now()
+		c.val, c.set, c.at = v, set, at
 	}()
 }
 
 // invalidate makes the next request compute afresh (after a cleanup).
-func (c *statsCache) invalidate() {
+func (c *clientMeansCache) invalidate() {
 	c.mu.Lock()
-	c.val = nil
+	c.set = ""
 	c.gen++
 	c.mu.Unlock()
 }

@@ -84,6 +84,7 @@ func fill(args []string) error {
 	minuteDays := fs.Int("series-days", 30, "days of minute buckets per interface")
 	hourDays := fs.Int("series-hour-days", 400, "days of hour buckets per interface")
 	perMinute := fs.Int("series-per-minute", 4000, "requests a minute per interface in the series")
+	seriesOnly := fs.Bool("series-only", false, "write only the series (into a database already filled with clients)")
 	fs.Parse(args)
 	if *dbPath == "" {
 		return errors.New("fill: --db is required")
@@ -94,8 +95,10 @@ func fill(args []string) error {
 		return err
 	}
 	defer st.Close()
-	if err := fillClients(ctx, st, *clients, *ifaces, *batchRows); err != nil {
-		return err
+	if !*seriesOnly {
+		if err := fillClients(ctx, st, *clients, *ifaces, *batchRows); err != nil {
+			return err
+		}
 	}
 	if *minuteDays > 0 || *hourDays > 0 {
 		start := time.Now()

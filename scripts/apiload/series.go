@@ -4,8 +4,9 @@ package main
 // last --series-days and hour buckets for the last --series-hour-days on
 // every interface, written straight into series_minute and series_hour (the
 // schema of migration 0006) because a month of real commits would take
-// hours. A later schema's migration rolls them up further on the first
-// open, as it does for any database upgraded in place.
+// hours. They replace the buckets the clients' fill wrote. A later
+// schema's migration rolls them up further on the first open, as it does
+// for any database upgraded in place.
 
 import (
 	"context"
@@ -152,11 +153,11 @@ func fillSeries(ctx context.Context, dbPath string, ifaces, clients, perMinute, 
 		if err != nil {
 			return err
 		}
-		minIns, err := tx.PrepareContext(ctx, "INSERT INTO series_minute "+cols)
+		minIns, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO series_minute "+cols)
 		if err != nil {
 			return err
 		}
-		hourIns, err := tx.PrepareContext(ctx, "INSERT INTO series_hour "+cols)
+		hourIns, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO series_hour "+cols)
 		if err != nil {
 			return err
 		}
