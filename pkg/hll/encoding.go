@@ -79,9 +79,18 @@ func (s *Sketch) UnmarshalBinary(b []byte) error {
 }
 
 // MergeBinary merges the sketch encoded in b into s without decoding it
-// into a Sketch of its own first. On error s may hold part of it; a b that
-// CheckBinary accepted merges without error.
-func (s *Sketch) MergeBinary(b []byte) error { return s.walk(b) }
+// into a Sketch of its own first. It checks b whole before changing s, so
+// that on error s is as it was: registers are checked eight at a time
+// before they merge, the other forms are read twice (their check is a
+// small part of what a merge costs).
+func (s *Sketch) MergeBinary(b []byte) error {
+	if len(b) > 0 && b[0] != formDense {
+		if err := CheckBinary(b); err != nil {
+			return err
+		}
+	}
+	return s.walk(b)
+}
 
 // CheckBinary reports whether b is an encoded sketch that MergeBinary
 // accepts, without merging it anywhere: a reader that must merge several

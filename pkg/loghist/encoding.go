@@ -40,21 +40,22 @@ func (h *Histogram) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.min))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.max))
 	b = binary.AppendUvarint(b, h.zero)
-	b = appendSide(b, h.pos)
-	return appendSide(b, h.neg), nil
+	b = appendSide(b, &h.pos)
+	return appendSide(b, &h.neg), nil
 }
 
-func appendSide(b []byte, side []uint64) []byte {
+func appendSide(b []byte, s *side) []byte {
 	k := 0
-	for _, n := range side {
+	for _, n := range s.c {
 		if n != 0 {
 			k++
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(k))
 	last := -1
-	for i, n := range side {
+	for j, n := range s.c {
 		if n != 0 {
+			i := s.off + j
 			b = binary.AppendUvarint(b, uint64(i-last))
 			b = binary.AppendUvarint(b, n)
 			last = i
@@ -92,11 +93,24 @@ func (h *Histogram) MergeBinary(b []byte) error {
 	}
 	h.mergeStats(d.count, d.sum, d.lo, d.hi)
 	h.zero += d.zero
-	for _, p := range d.pairs {
-		if p.i < buckets {
-			h.side(&h.pos)[p.i] += p.n
-		} else {
-			h.side(&h.neg)[p.i-buckets] += p.n
+	// The pairs are ascending, the positive side's first: each side's
+	// window is widened once, to its first and last index.
+	pairs := d.pairs
+	neg := 0
+	for neg < len(pairs) && pairs[neg].i < buckets {
+		neg++
+	}
+	for k, p := range [2][]bucketCount{pairs[:neg], pairs[neg:]} {
+		if len(p) == 0 {
+			continue
+		}
+		s, base := &h.pos, 0
+		if k == 1 {
+			s, base = &h.neg, buckets
+		}
+		s.cover(p[0].i-base, p[len(p)-1].i-base)
+		for _, bc := range p {
+			s.c[bc.i-base-s.off] += bc.n
 		}
 	}
 	return nil

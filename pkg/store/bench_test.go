@@ -430,8 +430,8 @@ func openBench(b *testing.B) *Store {
 // BenchmarkSeriesRead measures reading the series as the API does, over 8
 // interfaces whose every bucket holds the traffic of 2,000 clients (a full
 // 4 KiB client sketch and three histograms): a day at 60 s, 30 days at 1 h,
-// and the totals of 30 days (the statistics' range), by one reader and by
-// 16 at once. The buckets are written straight into the tables, one
+// 400 days at 1 d, and the totals of 30 days (the statistics' range, ragged
+// by half an hour at both ends), by one reader and by 16 at once. The buckets are written straight into the tables, one
 // encoded bucket copied, since a month of commits would take hours here.
 // It reports the p50 and p99 latency of one read.
 func BenchmarkSeriesRead(b *testing.B) {
@@ -471,7 +471,8 @@ func BenchmarkSeriesRead(b *testing.B) {
 		}
 	}
 	fill("series_minute", time.Minute, 24*60+60) // a day and the edge hour
-	fill("series_hour", time.Hour, 30*24)
+	fill("series_hour", time.Hour, 30*24+24)
+	fill("series_day", 24*time.Hour, 400)
 	reads := []struct {
 		name string
 		read func() error
@@ -482,6 +483,10 @@ func BenchmarkSeriesRead(b *testing.B) {
 		}},
 		{"30d-at-1h", func() error {
 			_, err := s.Series(ctx, SeriesQuery{From: end.Add(-30 * 24 * time.Hour), To: end, Step: time.Hour})
+			return err
+		}},
+		{"400d-at-1d", func() error {
+			_, err := s.Series(ctx, SeriesQuery{From: end.Add(-400 * 24 * time.Hour), To: end, Step: 24 * time.Hour})
 			return err
 		}},
 		{"30d-totals", func() error {

@@ -199,11 +199,6 @@ func (b *SeriesBucket) mergeStored(r *storedBucket) error {
 			return fmt.Errorf("kod_codes: %w", err)
 		}
 	}
-	if r.clients != nil {
-		if err := hll.CheckBinary(r.clients); err != nil {
-			return fmt.Errorf("clients: %w", err)
-		}
-	}
 	hists := [...]struct {
 		name string
 		blob []byte
@@ -221,7 +216,8 @@ func (b *SeriesBucket) mergeStored(r *storedBucket) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	// Checked: the merges below cannot fail.
+	// The sketch checks itself whole before it changes (hll.MergeBinary);
+	// after it, the checked histograms cannot fail.
 	if r.clients != nil {
 		if err := b.Clients.MergeBinary(r.clients); err != nil {
 			return fmt.Errorf("clients: %w", err)

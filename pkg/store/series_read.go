@@ -222,12 +222,20 @@ func (s *Store) readSeries(ctx context.Context, table string, lo, hi int64, ifac
 	var iface string
 	var bucket int64
 	var r storedBucket
+	// The blobs are scanned as sql.RawBytes, the driver's own copy, valid
+	// until the next row: row merges them at once, and a second copy of
+	// every 4 KiB sketch would cost as much as merging it.
+	var blobs [4]sql.RawBytes
 	dest := append([]any{&iface, &bucket}, r.dest()...)
+	for i := range blobs {
+		dest[len(dest)-len(blobs)+i] = &blobs[i]
+	}
 	for rows.Next() {
 		r = storedBucket{}
 		if err := rows.Scan(dest...); err != nil {
 			return s.wrap("read "+table, err)
 		}
+		r.clients, r.proc, r.wire, r.latency = blobs[0], blobs[1], blobs[2], blobs[3]
 		if err := row(iface, bucket, &r); err != nil {
 			return fmt.Errorf("store: read %s %s at %d: %w", table, iface, bucket, err)
 		}
