@@ -70,26 +70,42 @@ func (h *Histogram) UnmarshalBinary(b []byte) error {
 	return h.MergeBinary(b)
 }
 
-// CheckBinary reports whether b is an encoded histogram that MergeBinary
-// accepts, without merging it anywhere: a reader that must merge several
-// blobs or none checks them all first.
-func CheckBinary(b []byte) error {
-	_, err := decode(b, nil, false)
-	return err
-}
-
 // MergeBinary adds the histogram encoded in b to h without decoding it into
 // a Histogram of its own. It checks b whole before changing h.
 func (h *Histogram) MergeBinary(b []byte) error {
-	d, err := decode(b, h.scratch[:0], true)
-	if err != nil {
-		return err
-	}
+	d, err := decode(b, h.scratch[:0])
 	// The decoded buckets wait in h.scratch, which is kept for the next
 	// merge.
 	h.scratch = d.pairs
+	if err != nil {
+		return err
+	}
+	h.merge(&d)
+	return nil
+}
+
+// Decoded is an encoded histogram read and checked, ready to merge: a
+// reader that must merge several blobs or none decodes them all first,
+// then merges each with MergeDecoded, which cannot fail. A Decoded's
+// memory is reused by its next Decode.
+type Decoded struct{ d decoded }
+
+// Decode reads and checks b.
+func (d *Decoded) Decode(b []byte) error {
+	nd, err := decode(b, d.d.pairs[:0])
+	d.d = nd
+	if err != nil {
+		d.d.count = 0 // nothing to merge
+	}
+	return err
+}
+
+// MergeDecoded adds the histogram d holds to h.
+func (h *Histogram) MergeDecoded(d *Decoded) { h.merge(&d.d) }
+
+func (h *Histogram) merge(d *decoded) {
 	if d.count == 0 {
-		return nil
+		return
 	}
 	h.mergeStats(d.count, d.sum, d.lo, d.hi)
 	h.zero += d.zero
@@ -113,7 +129,6 @@ func (h *Histogram) MergeBinary(b []byte) error {
 			s.c[bc.i-base-s.off] += bc.n
 		}
 	}
-	return nil
 }
 
 // decoded is an encoded histogram read and checked.
@@ -123,15 +138,14 @@ type decoded struct {
 	pairs       []bucketCount // appended to the slice decode was given, when kept
 }
 
-// decode reads and checks b whole; the buckets are appended to pairs when
-// keep is set.
-func decode(b []byte, pairs []bucketCount, keep bool) (decoded, error) {
+// decode reads and checks b whole; the buckets are appended to pairs.
+func decode(b []byte, pairs []bucketCount) (decoded, error) {
 	d := decoded{pairs: pairs}
-	err := d.read(b, keep)
+	err := d.read(b)
 	return d, err
 }
 
-func (d *decoded) read(b []byte, keep bool) error {
+func (d *decoded) read(b []byte) error {
 	if len(b) < 2 || b[0] != version {
 		return ErrFormat
 	}
@@ -179,9 +193,7 @@ func (d *decoded) read(b []byte, keep bool) error {
 				return ErrFormat
 			}
 			total += n
-			if keep {
-				d.pairs = append(d.pairs, bucketCount{side*buckets + i, n})
-			}
+			d.pairs = append(d.pairs, bucketCount{side*buckets + i, n})
 		}
 	}
 	if err := trailing(b); err != nil {

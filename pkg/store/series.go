@@ -176,6 +176,7 @@ type storedBucket struct {
 	modes                        [5]int64     // seriesModes' order
 	codes                        *string
 	clients, proc, wire, latency []byte
+	scratch                      *[3]loghist.Decoded // the histograms as mergeStored decodes them
 }
 
 // dest are the scan targets of seriesColumns.
@@ -208,27 +209,28 @@ func (b *SeriesBucket) mergeStored(r *storedBucket) error {
 		{"wire", r.wire, &b.Wire},
 		{"latency", r.latency, &b.Latency},
 	}
-	for _, s := range hists {
+	if r.scratch == nil {
+		r.scratch = new([3]loghist.Decoded)
+	}
+	dec := r.scratch
+	for i, s := range hists {
 		if s.blob == nil {
 			continue
 		}
-		if err := loghist.CheckBinary(s.blob); err != nil {
+		if err := dec[i].Decode(s.blob); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	// The sketch checks itself whole before it changes (hll.MergeBinary);
-	// after it, the checked histograms cannot fail.
+	// after it, the decoded histograms merge without fail.
 	if r.clients != nil {
 		if err := b.Clients.MergeBinary(r.clients); err != nil {
 			return fmt.Errorf("clients: %w", err)
 		}
 	}
-	for _, s := range hists {
-		if s.blob == nil {
-			continue
-		}
-		if err := s.h.MergeBinary(s.blob); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+	for i, s := range hists {
+		if s.blob != nil {
+			s.h.MergeDecoded(&dec[i])
 		}
 	}
 	c := &r.counts

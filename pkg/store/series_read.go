@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/loghist"
 )
 
 // MaxSeriesPoints caps the points of one interface's series in one read:
@@ -230,8 +232,9 @@ func (s *Store) readSeries(ctx context.Context, table string, lo, hi int64, ifac
 	for i := range blobs {
 		dest[len(dest)-len(blobs)+i] = &blobs[i]
 	}
+	scratch := new([3]loghist.Decoded)
 	for rows.Next() {
-		r = storedBucket{}
+		r = storedBucket{scratch: scratch}
 		if err := rows.Scan(dest...); err != nil {
 			return s.wrap("read "+table, err)
 		}

@@ -266,6 +266,7 @@ func load(args []string) error {
 	dur := fs.Duration("duration", 10*time.Second, "duration of each scenario")
 	clients := fs.Int("clients", 1_000_000, "clients in the DB (for the detail scenario)")
 	only := fs.String("only", "", "run only scenarios whose name contains this")
+	timeout := fs.Duration("timeout", time.Minute, "timeout of one request")
 	fs.Parse(args)
 
 	scenarios := []scenario{
@@ -318,7 +319,7 @@ func load(args []string) error {
 			}})
 	}
 	tr := &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2, IdleConnTimeout: time.Minute}
-	hc := &http.Client{Transport: tr, Timeout: time.Minute}
+	hc := &http.Client{Transport: tr, Timeout: *timeout}
 	fmt.Printf("%-52s %9s %9s %9s %9s %8s\n", "scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors")
 	for _, sc := range scenarios {
 		if *only != "" && !strings.Contains(sc.name, *only) {
