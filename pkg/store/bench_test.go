@@ -524,3 +524,77 @@ func BenchmarkSeriesRead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCommitTotals measures what the interface_totals triggers add to
+// a commit: two databases filled alike, one of them with the triggers
+// dropped, take the same batches in turn (alternating which goes first),
+// so both see the same machine. Each batch is 1,000 sessions from the
+// generator: at 10,000 clients they fold into stored rows (the update
+// trigger), at 1,000,000 each is a client not stored yet (the insert
+// trigger). It reports both medians and their ratio.
+func BenchmarkCommitTotals(b *testing.B) {
+	for _, clients := range []int{benchClients, 1000000} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			ctx := context.Background()
+			with, without := openBench(b), openBench(b)
+			for _, trig := range []string{"insert", "update", "delete"} {
+				if _, err := without.w.ExecContext(ctx, "DROP TRIGGER interface_totals_"+trig); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var sess session.Session
+			fill := func(s *Store) {
+				g := storetest.NewGenerator(clients, 42)
+				batch := NewBatch()
+				for i := range clients {
+					g.Next(&sess)
+					sess.ClientIP = storetest.Client(i)
+					batch.Add("bench", "eth0", uint64(i+1), &sess)
+					if batch.Len() == 50000 || i == clients-1 {
+						if _, err := s.Commit(ctx, batch); err != nil {
+							b.Fatal(err)
+						}
+						batch.Reset()
+					}
+				}
+			}
+			fill(with)
+			fill(without)
+			g := storetest.NewGenerator(clients, 43)
+			seq := uint64(clients)
+			batch := NewBatch()
+			on := make(storetest.Latencies, 0, b.N)
+			off := make(storetest.Latencies, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				batch.Reset()
+				for range 1000 {
+					g.Next(&sess)
+					seq++
+					if clients > benchClients {
+						sess.ClientIP = storetest.Client(int(seq))
+					}
+					batch.Add("bench", "eth0", seq, &sess)
+				}
+				b.StartTimer()
+				for j := range 2 {
+					s, lat := with, &on
+					if (i+j)%2 == 0 {
+						s, lat = without, &off
+					}
+					start := time.Now()
+					if _, err := s.Commit(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+					*lat = append(*lat, time.Since(start))
+				}
+			}
+			b.StopTimer()
+			pOn, pOff := on.Percentile(50), off.Percentile(50)
+			b.ReportMetric(float64(pOn)/1e6, "totals-p50-ms")
+			b.ReportMetric(float64(pOff)/1e6, "nototals-p50-ms")
+			b.ReportMetric(float64(pOn)/float64(pOff), "ratio")
+		})
+	}
+}
