@@ -165,6 +165,13 @@ func (s *Sketch) walk(b []byte) error {
 		if s == nil {
 			return nil
 		}
+		if !s.dense && s.n == 0 {
+			// Into an empty sketch (a point read from one stored bucket,
+			// the first bucket of a range) the registers are copied.
+			s.dense = true
+			s.regs = append(s.regs[:0], b...)
+			return nil
+		}
 		if !s.dense {
 			s.densify()
 		}

@@ -37,7 +37,7 @@ func TestInterfaceTotalsMatchTable(t *testing.T) {
 			if batch == 0 && ss.Answered && i%11 == 0 {
 				// Clients of the first hour only, one of which holds the
 				// smallest latency: the cleanup below deletes them.
-				ss.ClientIP = netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+				ss.ClientIP = netip.AddrFrom4([4]byte{100, 64, byte(i >> 8), byte(i)}) // not among the generator's
 				ss.Latency, ss.LatencyValid = 1e-7, true
 			}
 			seq++
@@ -55,6 +55,15 @@ func TestInterfaceTotalsMatchTable(t *testing.T) {
 		t.Fatalf("cleanup: %d, %v", n, err)
 	}
 	check(t, s, "after cleanup")
+	st, err := s.InterfaceStatistics(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range st {
+		if i.Latency.Min.Float64 <= 1e-7 {
+			t.Errorf("%s: latency min %v after its clients were deleted", i.Interface, i.Latency.Min.Float64)
+		}
+	}
 	if _, err := s.Cleanup(ctx, t0.Add(24*time.Hour), false); err != nil {
 		t.Fatal(err)
 	}
