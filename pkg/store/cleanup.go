@@ -37,19 +37,17 @@ func (s *Store) Cleanup(ctx context.Context, before time.Time, dryRun bool) (int
 // (MinuteStep or HourStep) that start before the cutoff, in chunks like
 // Cleanup, and returns how many it deleted. The day buckets follow the
 // hours' retention: with HourStep, the days that ended by the cutoff go
-// too (counted with the hours), so that a day is kept while any hour of
-// it is.
+// too, so that a day is kept while any hour of it is; the count is of the
+// hours alone, the unit the retention is set in.
 func (s *Store) DeleteSeriesBefore(ctx context.Context, step time.Duration, before time.Time) (int64, error) {
 	if before.IsZero() {
 		return 0, ErrCleanupBefore
 	}
 	if step == HourStep {
-		n, err := s.DeleteSeriesBefore(ctx, DayStep, before.Add(-DayStep+time.Second))
-		if err != nil {
-			return n, err
+		if _, err := s.DeleteSeriesBefore(ctx, DayStep, before.Add(-DayStep+time.Second)); err != nil {
+			return 0, err
 		}
-		m, err := s.deleteSeries(ctx, "series_hour", before)
-		return n + m, err
+		return s.deleteSeries(ctx, "series_hour", before)
 	}
 	for _, t := range seriesTables {
 		if t.step == step {
