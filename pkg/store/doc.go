@@ -22,13 +22,15 @@
 // Beside the client rows, the same batch folds every session into a
 // [SeriesBucket] of its interface and of the minute of its capture time
 // (C1), however late it arrives; the commit merges those buckets into
-// series_minute and the hours they roll up to into series_hour, in the
-// transaction that upserts the clients and raises the high-water seqs, so
-// that after any crash the three agree. A bucket's counts add and its
-// sketches merge (distinct clients in a HyperLogLog, package hll; timings
-// in log-scale histograms, package loghist, within 1.09 % at any
-// percentile), so any range reads as one bucket: [Store.Series] per step,
-// [Store.SeriesTotals] over a whole range. [Store.SeriesStart] is when the
+// series_minute and the hours and UTC days they roll up to into
+// series_hour and series_day, in the transaction that upserts the clients
+// and raises the high-water seqs, so that after any crash the three agree.
+// A bucket's counts add and its sketches merge (distinct clients in a
+// HyperLogLog, package hll; timings in log-scale histograms, package
+// loghist, within 1.09 % at any percentile), so any range reads as one
+// bucket: [Store.Series] per step from the coarsest table the step allows,
+// [Store.SeriesTotals] over a whole range from whole days, the whole hours
+// at their ends and the ragged minutes. [Store.SeriesStart] is when the
 // series began: a database migrated from before it has no series for its
 // past.
 //
@@ -37,8 +39,10 @@
 // [Store.ListClients], [Store.ClientsByIP] and [Store.CountClients] select
 // rows by a [ClientFilter] in a [Sort] order; [Store.ExportRendered]
 // streams every matching row through a render function in parallel;
-// [Store.InterfaceStatistics] summarises each interface. Every read runs on
-// the query-only pool.
+// [Store.InterfaceStatistics] summarises each interface from
+// interface_totals, which triggers keep in the transaction of every write
+// to ntp_clients, and [Store.ClientMeanPercentiles] reads every row for
+// the one figure no total keeps. Every read runs on the query-only pool.
 //
 // # The client row
 //
