@@ -116,6 +116,13 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 	// sets last_insert_rowid to the new row's id, above every earlier one;
 	// an upsert that updates leaves it as it was.
 	newClients := make(map[seriesKey]int64)
+	totals := make(map[string]*totalsDelta)
+	var stored map[[2]string]storedProps
+	if !s.totalsOff {
+		if stored, err = readStoredProps(ctx, tx, b.rows); err != nil {
+			return res, s.wrap("commit: read stored clients", err)
+		}
+	}
 	lastID := before
 	for i := range b.rows {
 		r := &b.rows[i]
@@ -128,10 +135,28 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 		if err != nil {
 			return res, s.wrap(fmt.Sprintf("commit: upsert client %s on %s", r.key.ip, r.key.iface), err)
 		}
-		if id > lastID {
+		inserted := id > lastID
+		if inserted {
 			lastID = id
 			newClients[minuteOf(r.key.iface, r.first)]++
 		}
+		if !s.totalsOff {
+			d := totals[r.key.iface]
+			if d == nil {
+				d = new(totalsDelta)
+				totals[r.key.iface] = d
+			}
+			var old *storedProps
+			if p, ok := stored[[2]string{r.key.iface, r.key.ip.String()}]; ok && !inserted {
+				old = &p
+			}
+			d.add(args, old)
+		}
+	}
+	// One row per interface, in the same transaction: the totals agree
+	// with the rows after any crash.
+	if err := commitTotals(ctx, tx, totals); err != nil {
+		return res, s.wrap("commit: interface totals", err)
 	}
 	if !s.seriesOff {
 		if err := s.commitSeries(ctx, tx, b, newClients); err != nil {

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // refreshExtremes recomputes the extremes (min and max of each timing,
@@ -51,4 +55,242 @@ func (s *Store) afterClientDelete(ctx context.Context, deleted int64, err error)
 		return deleted, rerr
 	}
 	return deleted, err
+}
+
+// totalsArg are the indexes in insertColumns of the values a commit adds
+// to interface_totals: the very values its upserts bind, so that the totals
+// move exactly as the rows do.
+var totalsArg = func() map[string]int {
+	m := make(map[string]int)
+	for i, c := range insertColumns {
+		m[c.Name] = i
+	}
+	return m
+}()
+
+// totalsSums are the summed columns, in the order of totalsDelta.sums and
+// of interface_totals' columns that hold them.
+var totalsSums = []struct{ row, total string }{
+	{"session_count", "sessions"}, {"answered_count", "answered"}, {"unanswered_count", "unanswered"},
+	{"kod_count", "kod"}, {"mode1_count", "mode1"}, {"mode2_count", "mode2"}, {"mode5_count", "mode5"},
+	{"mode6_count", "mode6"}, {"mode7_count", "mode7"}, {"latency_count", "latency_count"},
+}
+
+var totalsFloatSums = []struct{ row, total string }{
+	{"latency_sum", "latency_sum"}, {"processing_sum", "processing_sum"}, {"total_sum", "total_sum"},
+}
+
+// totalsExtremes are the columns that only move outwards: least or
+// greatest of the stored value and the batch's.
+var totalsExtremes = []struct {
+	row, total string
+	least      bool
+}{
+	{"latency_min", "latency_min", true}, {"latency_max", "latency_max", false},
+	{"processing_min", "processing_min", true}, {"processing_max", "processing_max", false},
+	{"total_min", "total_min", true}, {"total_max", "total_max", false},
+	{"first_seen_timestamp", "first_seen", true}, {"last_seen_timestamp", "last_seen", false},
+}
+
+// totalsDelta is what one commit adds to an interface's totals.
+type totalsDelta struct {
+	clients, withKoD, latClients, ansClients, noVersion int64
+	versions                                            [8]int64
+	sums                                                [10]int64
+	floats                                              [3]float64
+	extremes                                            [8]any // nil: none yet
+}
+
+// storedProps are what a commit needs of a stored row to see how an
+// upsert changes the counts of clients by a property: with a KoD, with a
+// latency, answered, by latest version.
+type storedProps struct {
+	kod, lat, ans int64
+	version       sql.NullInt64
+	sessionTime   sql.NullString
+}
+
+// readStoredProps reads storedProps of the batch's rows that are stored,
+// one query per interface over the (client_ip, interface_name) index,
+// keyed by interface and address as bound. Reading them costs a commit a
+// few percent (BenchmarkCommitTotals); a trigger on every updated row cost
+// it half again.
+func readStoredProps(ctx context.Context, tx *sql.Tx, rows []row) (map[[2]string]storedProps, error) {
+	byIface := make(map[string][]string)
+	for i := range rows {
+		k := rows[i].key
+		byIface[k.iface] = append(byIface[k.iface], k.ip.String())
+	}
+	out := make(map[[2]string]storedProps, len(rows))
+	for iface, ips := range byIface {
+		j, err := json.Marshal(ips)
+		if err != nil {
+			return nil, err
+		}
+		q, err := tx.QueryContext(ctx, `SELECT client_ip, kod_count, latency_count, answered_count, ntp_version, session_timestamp
+			FROM ntp_clients WHERE interface_name = ? AND client_ip IN (SELECT value FROM json_each(?))`, iface, string(j))
+		if err != nil {
+			return nil, err
+		}
+		for q.Next() {
+			var ip string
+			var p storedProps
+			if err := q.Scan(&ip, &p.kod, &p.lat, &p.ans, &p.version, &p.sessionTime); err != nil {
+				q.Close()
+				return nil, err
+			}
+			out[[2]string{iface, ip}] = p
+		}
+		if err := q.Close(); err != nil {
+			return nil, err
+		}
+		if err := q.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// add counts one upserted row: args are its bound values, old the stored
+// row's properties (nil: the upsert inserted it).
+func (d *totalsDelta) add(args []any, old *storedProps) {
+	for i, c := range totalsSums {
+		d.sums[i] += args[totalsArg[c.row]].(int64)
+	}
+	for i, c := range totalsFloatSums {
+		d.floats[i] += args[totalsArg[c.row]].(float64)
+	}
+	for i, c := range totalsExtremes {
+		v := args[totalsArg[c.row]]
+		if v == nil {
+			continue
+		}
+		if d.extremes[i] == nil || outwards(v, d.extremes[i], c.least) {
+			d.extremes[i] = v
+		}
+	}
+	var was storedProps
+	if old == nil {
+		d.clients++
+	} else {
+		was = *old
+	}
+	// The three counts only add up, so the row's new value is the stored
+	// one plus the batch's.
+	for _, c := range []struct {
+		col string
+		was int64
+		n   *int64
+	}{{"kod_count", was.kod, &d.withKoD}, {"latency_count", was.lat, &d.latClients}, {"answered_count", was.ans, &d.ansClients}} {
+		now := c.was + args[totalsArg[c.col]].(int64)
+		*c.n += b2i(now > 0) - b2i(old != nil && c.was > 0)
+	}
+	// The version is the newest session's, as the upsert's fold takes it
+	// (newest in columns.go): the batch row's unless the stored session
+	// is newer.
+	version := args[totalsArg["ntp_version"]]
+	if old != nil {
+		bt, _ := args[totalsArg["session_timestamp"]].(string)
+		if args[totalsArg["session_timestamp"]] == nil || bt < was.sessionTime.String {
+			version = nil
+			if was.version.Valid {
+				version = was.version.Int64
+			}
+		}
+		d.countVersion(was.version, -1)
+	}
+	v, ok := version.(int64)
+	d.countVersion(sql.NullInt64{Int64: v, Valid: ok}, 1)
+}
+
+func (d *totalsDelta) countVersion(v sql.NullInt64, n int64) {
+	switch {
+	case !v.Valid:
+		d.noVersion += n
+	case v.Int64 >= 0 && v.Int64 < int64(len(d.versions)):
+		d.versions[v.Int64] += n
+	}
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// outwards reports whether v lies beyond cur: below it for a least, above
+// it for a greatest. Both are float64 or both string.
+func outwards(v, cur any, least bool) bool {
+	switch v := v.(type) {
+	case float64:
+		return least && v < cur.(float64) || !least && v > cur.(float64)
+	case string:
+		return least && v < cur.(string) || !least && v > cur.(string)
+	}
+	return false
+}
+
+// totalsUpsertSQL adds a totalsDelta to an interface's row, creating it
+// for a new interface.
+var totalsUpsertSQL = func() string {
+	cols := []string{"interface_name", "clients", "clients_with_kod", "latency_clients", "answered_clients", "no_version"}
+	var set []string
+	for _, c := range cols[1:] {
+		set = append(set, c+" = "+c+" + excluded."+c)
+	}
+	for v := range 8 {
+		c := "version" + strconv.Itoa(v)
+		cols = append(cols, c)
+		set = append(set, c+" = "+c+" + excluded."+c)
+	}
+	for _, c := range totalsSums {
+		cols = append(cols, c.total)
+		set = append(set, c.total+" = "+c.total+" + excluded."+c.total)
+	}
+	for _, c := range totalsFloatSums {
+		cols = append(cols, c.total)
+		set = append(set, c.total+" = "+c.total+" + excluded."+c.total)
+	}
+	for _, c := range totalsExtremes {
+		cols = append(cols, c.total)
+		f := "max"
+		if c.least {
+			f = "min"
+		}
+		// SQLite's two-argument min and max are NULL when either side
+		// is: coalesce keeps whichever side has a value.
+		set = append(set, fmt.Sprintf("%[1]s = coalesce(%[2]s(%[1]s, excluded.%[1]s), %[1]s, excluded.%[1]s)", c.total, f))
+	}
+	return "INSERT INTO interface_totals (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) +
+		")\nON CONFLICT (interface_name) DO UPDATE SET " + strings.Join(set, ", ")
+}()
+
+// commitTotals writes the commit's deltas inside tx.
+func commitTotals(ctx context.Context, tx *sql.Tx, deltas map[string]*totalsDelta) error {
+	if len(deltas) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, totalsUpsertSQL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for iface, d := range deltas {
+		args := []any{iface, d.clients, d.withKoD, d.latClients, d.ansClients, d.noVersion}
+		for _, n := range d.versions {
+			args = append(args, n)
+		}
+		for _, n := range d.sums {
+			args = append(args, n)
+		}
+		for _, f := range d.floats {
+			args = append(args, f)
+		}
+		args = append(args, d.extremes[:]...)
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("interface %s: %w", iface, err)
+		}
+	}
+	return nil
 }

@@ -56,6 +56,9 @@ type Store struct {
 	// before the series: the reference BenchmarkCommitSeries measures the
 	// series' cost against. Nothing else sets it.
 	seriesOff bool
+	// totalsOff makes Commit leave interface_totals alone, for the
+	// benchmark that measures what keeping them costs.
+	totalsOff bool
 }
 
 // Open opens or creates the database at path, creating its directory, and
