@@ -2,11 +2,15 @@
 # HTTP API benchmark (make bench-api).
 #
 # Fills a database with 1,000,000 clients over 8 interfaces through the
-# store's real write path (store.Batch + Commit, 50,000 rows per commit),
-# serves it with the collector's HTTP API (httpapi.Server, as ntp-collector
-# does), then measures under 16 concurrent clients for 10 s per scenario:
-# requests/s and p50/p99 latency of the list (first page, deep pages, filtered,
-# sorted), the detail endpoint and the interface statistics; the dashboard's
+# store's real write path (store.Batch + Commit, 50,000 rows per commit)
+# and the traffic series of 30 days of minutes and 400 days of hours on
+# every interface (written straight into the tables), serves it with the
+# collector's HTTP API (httpapi.Server, as ntp-collector does), then
+# measures under 16 concurrent clients for 10 s per scenario: requests/s
+# and p50/p99 latency of the list (first page, deep pages, filtered,
+# sorted), the detail endpoint, the interface statistics, and the
+# timeseries and statistics over a day at 60 s, 30 days at 1 h and 400
+# days at 1 d; the dashboard's
 # first contentful paint and time until its data is on screen, in headless
 # Chromium (scripts/browse timing); then the time and the server's peak RSS
 # (VmHWM) of exporting every row as NDJSON and as CSV, each in a fresh server
@@ -66,7 +70,7 @@ start_server
 "$BIN" load --url "http://$ADDR" --concurrency "$CONCURRENCY" --duration "$DURATION" --clients "$CLIENTS"
 stop_server
 
-echo "== interface statistics computed on every request (no cache), one client"
+echo "== interface statistics with the percentiles of client means computed on every request (a whole-table read), one client"
 start_server --stats-max-age=-1s
 "$BIN" load --url "http://$ADDR" --concurrency 1 --duration "$DURATION" --clients "$CLIENTS" --only "interface statistics"
 stop_server
