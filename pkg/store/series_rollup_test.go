@@ -23,7 +23,7 @@ func TestSeriesTotalsRollupsEqualMinutes(t *testing.T) {
 	// Four days from 22:13 the day before t0, 3,000 clients: sketches
 	// past their exact limit, in days, hours and minutes.
 	from := t0.Truncate(24 * time.Hour).Add(-24*time.Hour + 22*time.Hour + 13*time.Minute)
-	ss := storetest.SeriesSessions(60000, 3000, from, 4*24*time.Hour, 17)
+	ss := storetest.SeriesSessions(24000, 3000, from, 4*24*time.Hour, 17)
 	tally := storetest.NewTally()
 	for start := 0; start < len(ss); start += 5000 {
 		b := NewBatch()
