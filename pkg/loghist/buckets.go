@@ -21,10 +21,10 @@ func (h *Histogram) PositiveBuckets() iter.Seq2[int, uint64] { return sideBucket
 // negative values (by magnitude: index 0 ends at −1), in index order.
 func (h *Histogram) NegativeBuckets() iter.Seq2[int, uint64] { return sideBuckets(h.neg) }
 
-func sideBuckets(side []uint64) iter.Seq2[int, uint64] {
+func sideBuckets(s side) iter.Seq2[int, uint64] {
 	return func(yield func(int, uint64) bool) {
-		for i, n := range side {
-			if n != 0 && !yield(i+minIndex, n) {
+		for i, n := range s.c {
+			if n != 0 && !yield(s.off+i+minIndex, n) {
 				return
 			}
 		}
@@ -37,11 +37,11 @@ func sideBuckets(side []uint64) iter.Seq2[int, uint64] {
 // also holds the larger values.
 func (h *Histogram) CountAtMost(index int) uint64 {
 	n := h.zero
-	for _, c := range h.neg {
+	for _, c := range h.neg.c {
 		n += c
 	}
-	for i, c := range h.pos {
-		if i+minIndex > index {
+	for i, c := range h.pos.c {
+		if h.pos.off+i+minIndex > index {
 			break
 		}
 		n += c
