@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -39,6 +38,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/ingest/ingesttest"
 	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/procstat"
 )
 
 func main() {
@@ -255,7 +255,7 @@ func runOnce(cfg runConfig) (*result, error) {
 		}
 		subs.close()
 	}
-	if res.peakRSS, err = peakRSS(cmd.Process.Pid); err != nil {
+	if res.peakRSS, err = procstat.Status(cmd.Process.Pid, "VmHWM"); err != nil {
 		return nil, err
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -303,21 +303,4 @@ func waitListening(addr string, timeout time.Duration) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// peakRSS reads the process's high-water resident set size.
-func peakRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, io.ErrUnexpectedEOF
 }

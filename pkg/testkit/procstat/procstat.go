@@ -1,7 +1,8 @@
 // Package procstat reads what a test measures of a process: its resident
 // memory and file descriptors from /proc, and this process's heap. Tests
 // of bounded resources (slow clients, silent workers, floods, the soak)
-// quote these figures before, during and after the load.
+// quote these figures before, during and after the load; the load
+// generators in scripts/ read the collector's peak RSS through it.
 //
 // It reads only /proc and the Go runtime, and is never imported by the
 // product.
