@@ -157,6 +157,25 @@ func (c *collector) log() string {
 	return string(b)
 }
 
+// workerLogLines returns the lines of the workers' logs (in the
+// collector's --log-dir) that contain substr.
+func (c *collector) workerLogLines(substr string) string {
+	var out []string
+	files, _ := filepath.Glob(filepath.Join(c.dir, "log", "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, substr) {
+				out = append(out, filepath.Base(f)+": "+l)
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // killWorkers ends workers the collector started for this test that are
 // still alive after it (a collector killed with SIGKILL leaves them).
 func (c *collector) killWorkers() {
@@ -434,6 +453,9 @@ func (c *collector) compare(ctx context.Context, t *testing.T, m *mismatches, s 
 		de := int(findNumber(stats, "decode_errors"))
 		m.check(de == truncated, fmt.Sprintf("worker decode errors (%d truncated payloads)", truncated),
 			de, truncated, "api", "tshark")
+		if de != truncated {
+			t.Logf("the workers' decode error lines:\n%s", c.workerLogLines("did not decode"))
+		}
 	}
 }
 

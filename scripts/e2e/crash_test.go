@@ -109,24 +109,7 @@ func stream(ctx context.Context, t *testing.T, l *ledger, h *testnet.Host, dst n
 		return
 	}
 	defer c.Close()
-	var mu sync.Mutex
-	got := map[uint64]string{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			m, _, err := c.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			if m >= 48 {
-				mu.Lock()
-				got[binary.BigEndian.Uint64(buf[24:32])] = kissCode(buf[:m])
-				mu.Unlock()
-			}
-		}
-	}()
+	answers := readAnswers(c)
 	var sent []uint64
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -140,8 +123,7 @@ func stream(ctx context.Context, t *testing.T, l *ledger, h *testnet.Host, dst n
 		<-tick.C
 	}
 	time.Sleep(500 * time.Millisecond)
-	c.SetReadDeadline(time.Now())
-	<-done
+	got := answers()
 	for _, x := range sent {
 		kod, ok := got[x]
 		l.request(h.Addr(dst), 4, ok, kod)

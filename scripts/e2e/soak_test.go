@@ -300,25 +300,8 @@ func (s *soakStream) run(ctx context.Context, t *testing.T, h *testnet.Host, dst
 		return
 	}
 	defer c.Close()
-	var mu sync.Mutex
 	pending := map[uint64]time.Time{} // transmit timestamp → minute
-	answered := map[uint64]bool{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			m, _, err := c.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			if m >= 48 {
-				mu.Lock()
-				answered[binary.BigEndian.Uint64(buf[24:32])] = true
-				mu.Unlock()
-			}
-		}
-	}()
+	answers := readAnswers(c)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for i := 0; ctx.Err() == nil; i++ {
@@ -332,17 +315,14 @@ func (s *soakStream) run(ctx context.Context, t *testing.T, h *testnet.Host, dst
 			t.Error(err)
 			return
 		}
-		mu.Lock()
 		pending[binary.BigEndian.Uint64(pkt[40:])] = now.UTC().Truncate(time.Minute)
-		mu.Unlock()
 		select {
 		case <-ctx.Done():
 		case <-tick.C:
 		}
 	}
 	time.Sleep(time.Second)
-	c.SetReadDeadline(time.Now())
-	<-done
+	answered := answers()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for x, minute := range pending {
@@ -352,7 +332,7 @@ func (s *soakStream) run(ctx context.Context, t *testing.T, h *testnet.Host, dst
 			s.minutes[minute] = v
 		}
 		v[0]++
-		if answered[x] {
+		if _, ok := answered[x]; ok {
 			v[1]++
 		}
 		s.requests++

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -221,17 +222,13 @@ func (s *scenario) generate(ctx context.Context, t *testing.T, l *ledger) {
 // burst sends n NTPv4 requests 2 ms apart from one socket and records each
 // as answered, answered with a KoD or unanswered, matching answers to
 // requests by their originate timestamp.
-func (s *scenario) burst(ctx context.Context, t *testing.T, l *ledger, dst netip.Addr, n int) {
-	t.Helper()
-	h := s.burs
-	c, err := h.ListenUDP(netip.AddrPortFrom(h.Addr(dst), 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	type answer struct{ kod string }
-	got := map[uint64]answer{}
+// readAnswers reads the replies that come back to c until the returned
+// function is called, which stops the reading and returns, per originate
+// timestamp (the transmit timestamp of the request answered), the reply's
+// kiss code ("" for a normal answer).
+func readAnswers(c *net.UDPConn) func() map[uint64]string {
 	var mu sync.Mutex
+	got := map[uint64]string{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -241,14 +238,29 @@ func (s *scenario) burst(ctx context.Context, t *testing.T, l *ledger, dst netip
 			if err != nil {
 				return
 			}
-			if m < 48 {
-				continue
+			if m >= 48 {
+				mu.Lock()
+				got[binary.BigEndian.Uint64(buf[24:32])] = kissCode(buf[:m])
+				mu.Unlock()
 			}
-			mu.Lock()
-			got[binary.BigEndian.Uint64(buf[24:32])] = answer{kissCode(buf[:m])}
-			mu.Unlock()
 		}
 	}()
+	return func() map[uint64]string {
+		c.SetReadDeadline(time.Now())
+		<-done
+		return got
+	}
+}
+
+func (s *scenario) burst(ctx context.Context, t *testing.T, l *ledger, dst netip.Addr, n int) {
+	t.Helper()
+	h := s.burs
+	c, err := h.ListenUDP(netip.AddrPortFrom(h.Addr(dst), 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	answers := readAnswers(c)
 	var sent []uint64
 	for i := 0; i < n; i++ {
 		// Distinct transmit timestamps even if the clock is coarse.
@@ -261,16 +273,15 @@ func (s *scenario) burst(ctx context.Context, t *testing.T, l *ledger, dst netip
 		time.Sleep(2 * time.Millisecond)
 	}
 	time.Sleep(time.Second)
-	c.SetReadDeadline(time.Now())
-	<-done
+	got := answers()
 	var answered, kods int
 	for _, x := range sent {
-		a, ok := got[x]
-		l.request(h.Addr(dst), 4, ok, a.kod)
+		kod, ok := got[x]
+		l.request(h.Addr(dst), 4, ok, kod)
 		if ok {
 			answered++
 		}
-		if a.kod != "" {
+		if kod != "" {
 			kods++
 		}
 	}
