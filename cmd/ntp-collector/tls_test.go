@@ -308,11 +308,20 @@ func TestSupervisedWorkerUsesTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("start: %d %s", resp.StatusCode, body)
 	}
+	// Workers outlive their collector (a restarted one adopts them), so
+	// the test stops its worker itself; a POST needs its Content-Type.
 	t.Cleanup(func() {
 		req, _ := http.NewRequest("POST", api+"/api/ntp/interfaces/lo/stop", nil)
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer api-tok")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("stopping the worker: %v", err)
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Errorf("stopping the worker: %s", resp.Status)
 		}
 	})
 	for _, want := range []string{"--tls", "--tls-ca=" + f.srvCert, "--tls-server-name=collector.test", "--tls-cert=" + f.srvCert, "--tls-key=" + f.srvKey} {
