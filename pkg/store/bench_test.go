@@ -444,7 +444,7 @@ func BenchmarkSeriesRead(b *testing.B) {
 		g.Next(&sess)
 		bucket.fold(&sess, sess.ClientIP)
 	}
-	args, err := bucket.args()
+	args, err := bucket.RowValues()
 	if err != nil {
 		b.Fatal(err)
 	}

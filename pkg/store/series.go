@@ -113,6 +113,15 @@ func metricInBounds(v float64) bool { return v >= -maxMetric && v <= maxMetric }
 
 // Merge adds every count and sketch of o to b.
 func (b *SeriesBucket) Merge(o *SeriesBucket) {
+	b.mergeCounts(o)
+	b.Clients.Merge(&o.Clients)
+	b.Processing.Merge(&o.Processing)
+	b.Wire.Merge(&o.Wire)
+	b.Latency.Merge(&o.Latency)
+}
+
+// mergeCounts adds the counts of o to b, not its sketches.
+func (b *SeriesBucket) mergeCounts(o *SeriesBucket) {
 	b.Requests += o.Requests
 	b.Answered += o.Answered
 	b.Unanswered += o.Unanswered
@@ -131,10 +140,6 @@ func (b *SeriesBucket) Merge(o *SeriesBucket) {
 	}
 	b.NewClients += o.NewClients
 	b.SnaplenCut += o.SnaplenCut
-	b.Clients.Merge(&o.Clients)
-	b.Processing.Merge(&o.Processing)
-	b.Wire.Merge(&o.Wire)
-	b.Latency.Merge(&o.Latency)
 }
 
 // reset empties the bucket, keeping the memory of its map and sketches.
@@ -162,8 +167,11 @@ func (b *SeriesBucket) Empty() bool {
 	return true
 }
 
-// seriesColumns are the columns of a series table after interface_name and
-// bucket, in the order seriesRowArgs binds and scanSeries reads them.
+// SeriesRowColumns are the columns of a series table after interface_name
+// and bucket, in the order RowValues gives them and storedBucket scans them.
+const SeriesRowColumns = seriesColumns
+
+// seriesColumns: see SeriesRowColumns.
 const seriesColumns = `requests, answered, unanswered, kod, kod_codes,
 	version1, version2, version3, version4, version5,
 	mode1, mode2, mode5, mode6, mode7,
@@ -233,30 +241,20 @@ func (b *SeriesBucket) mergeStored(r *storedBucket) error {
 			s.h.MergeDecoded(&dec[i])
 		}
 	}
-	c := &r.counts
-	b.Requests += c.Requests
-	b.Answered += c.Answered
-	b.Unanswered += c.Unanswered
-	b.KoD += c.KoD
-	for code, n := range codes {
-		if b.KoDCodes == nil {
-			b.KoDCodes = make(map[string]int64, len(codes))
-		}
-		b.KoDCodes[code] += n
-	}
-	for i := range b.Versions {
-		b.Versions[i] += c.Versions[i]
-	}
+	c := r.counts
+	c.KoDCodes = codes
 	for i, mode := range seriesModes {
-		b.Modes[mode] += r.modes[i]
+		c.Modes[mode] = r.modes[i]
 	}
-	b.NewClients += c.NewClients
-	b.SnaplenCut += c.SnaplenCut
+	b.mergeCounts(&c)
 	return nil
 }
 
-// args is the bucket as seriesColumns bind it.
-func (b *SeriesBucket) args() ([]any, error) {
+// RowValues is the bucket as the series tables hold it: the values of
+// SeriesRowColumns, in their order. The commit writes buckets with it; a
+// loader that fills a series table directly (the API benchmark's month of
+// synthetic buckets) writes the same encoding.
+func (b *SeriesBucket) RowValues() ([]any, error) {
 	var codes any
 	if len(b.KoDCodes) > 0 {
 		j, err := json.Marshal(b.KoDCodes)

@@ -9,7 +9,7 @@ func FuzzSeriesStored(f *testing.F) {
 	var b SeriesBucket
 	s := sess("192.0.2.1", 0, answered(0.001, 0.0001, 0.0002), kod("RATE"))
 	b.fold(&s, s.ClientIP)
-	args, err := b.args()
+	args, err := b.RowValues()
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func FuzzSeriesStored(f *testing.F) {
 			}
 			return
 		}
-		a, err := got.args()
+		a, err := got.RowValues()
 		if err != nil {
 			t.Fatalf("a merged row does not encode: %v", err)
 		}

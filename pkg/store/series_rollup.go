@@ -31,7 +31,7 @@ func backfillDays(ctx context.Context, tx *sql.Tx) error {
 		if !have {
 			return nil
 		}
-		args, err := day.args()
+		args, err := day.RowValues()
 		if err != nil {
 			return fmt.Errorf("encode series_day %s at %d: %w", cur.iface, cur.start, err)
 		}

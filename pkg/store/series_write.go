@@ -90,7 +90,7 @@ func (s *Store) commitSeries(ctx context.Context, tx *sql.Tx, b *Batch, newClien
 			if err := mergeStored(ctx, get, k, add); err != nil {
 				return s.wrap(fmt.Sprintf("commit: read %s %s at %d", table, k.iface, k.start), err)
 			}
-			args, err := add.args()
+			args, err := add.RowValues()
 			if err != nil {
 				return fmt.Errorf("store: commit: encode %s %s at %d: %w", table, k.iface, k.start, err)
 			}
