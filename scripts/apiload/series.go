@@ -2,118 +2,69 @@ package main
 
 // The traffic series of the benchmark database: minute buckets for the
 // last --series-days and hour buckets for the last --series-hour-days on
-// every interface, written straight into series_minute and series_hour (the
-// schema of migration 0006) because a month of real commits would take
-// hours. They replace the buckets the clients' fill wrote. A later
-// schema's migration rolls them up further on the first open, as it does
-// for any database upgraded in place.
+// every interface, written straight into series_minute and series_hour,
+// and the UTC days those hours roll up to into series_day, because a
+// month of real commits would take hours. They replace the buckets the
+// clients' fill wrote.
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/hll"
-	"github.com/ntp-monitor/ntp-monitor/pkg/loghist"
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
-
-// benchBucket is one synthetic bucket: counts and sketches.
-type benchBucket struct {
-	requests, answered, unanswered, kod, newClients int64
-	versions                                        [6]int64
-	mode6, mode7                                    int64
-	clients                                         hll.Sketch
-	proc, wire, lat                                 loghist.Histogram
-}
-
-func (b *benchBucket) merge(o *benchBucket) {
-	b.requests += o.requests
-	b.answered += o.answered
-	b.unanswered += o.unanswered
-	b.kod += o.kod
-	b.newClients += o.newClients
-	for i := range b.versions {
-		b.versions[i] += o.versions[i]
-	}
-	b.mode6 += o.mode6
-	b.mode7 += o.mode7
-	b.clients.Merge(&o.clients)
-	b.proc.Merge(&o.proc)
-	b.wire.Merge(&o.wire)
-	b.lat.Merge(&o.lat)
-}
-
-// row is the bucket as the series tables' columns after interface_name
-// and bucket.
-func (b *benchBucket) row() ([]any, error) {
-	var codes any
-	if b.kod > 0 {
-		j, _ := json.Marshal(map[string]int64{"RATE": b.kod})
-		codes = string(j)
-	}
-	a := []any{b.requests, b.answered, b.unanswered, b.kod, codes,
-		b.versions[1], b.versions[2], b.versions[3], b.versions[4], b.versions[5],
-		int64(0), int64(0), int64(0), b.mode6, b.mode7, b.newClients, int64(0)}
-	c, err := b.clients.AppendBinary(nil)
-	if err != nil {
-		return nil, err
-	}
-	a = append(a, c)
-	for _, h := range []*loghist.Histogram{&b.proc, &b.wire, &b.lat} {
-		e, err := h.AppendBinary(nil)
-		if err != nil {
-			return nil, err
-		}
-		a = append(a, e)
-	}
-	return a, nil
-}
 
 // minutePool is an hour of minutes of one interface: perMinute requests a
 // minute from distinct clients of the interface's share of clients, with
 // the timings of the fill's sessions.
-func minutePool(iface, ifaces, clients, perMinute int, seed uint64) []benchBucket {
+func minutePool(iface, ifaces, clients, perMinute int, seed uint64) []store.SeriesBucket {
 	rng := rand.New(rand.NewPCG(seed, 11))
-	pool := make([]benchBucket, 60)
+	pool := make([]store.SeriesBucket, 60)
 	share := max(1, clients/ifaces)
 	for m := range pool {
 		b := &pool[m]
 		for range perMinute {
 			i := iface + ifaces*rng.IntN(share)
-			b.clients.Add(hll.HashAddr(clientAddr(i)))
+			b.Clients.Add(hll.HashAddr(clientAddr(i)))
 			if rng.IntN(50) == 0 {
-				b.mode6++
+				b.Modes[6]++
 				continue
 			}
-			b.requests++
+			b.Requests++
 			switch r := rng.IntN(100); {
 			case r < 8:
-				b.versions[3]++
+				b.Versions[3]++
 			case r < 9:
-				b.versions[2]++
+				b.Versions[2]++
 			default:
-				b.versions[4]++
+				b.Versions[4]++
 			}
 			if rng.IntN(20) == 0 {
-				b.unanswered++
+				b.Unanswered++
 				continue
 			}
-			b.answered++
+			b.Answered++
 			if rng.IntN(100) == 0 {
-				b.kod++
+				b.KoD++
+				if b.KoDCodes == nil {
+					b.KoDCodes = map[string]int64{}
+				}
+				b.KoDCodes["RATE"]++
 			}
 			p := 20e-6 + rng.Float64()*80e-6
-			b.proc.Observe(p)
-			b.wire.Observe(p + 50e-6 + rng.ExpFloat64()*200e-6)
+			b.Processing.Observe(p)
+			b.Wire.Observe(p + 50e-6 + rng.ExpFloat64()*200e-6)
 			if rng.IntN(3) != 0 {
-				b.lat.Observe(math.Min(0.0002+rng.ExpFloat64()*0.01, 3600))
+				b.Latency.Observe(math.Min(0.0002+rng.ExpFloat64()*0.01, 3600))
 			}
 		}
-		b.newClients = int64(perMinute / 20)
+		b.NewClients = int64(perMinute / 20)
 	}
 	return pool
 }
@@ -127,25 +78,23 @@ func fillSeries(ctx context.Context, dbPath string, ifaces, clients, perMinute, 
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	const cols = `(interface_name, bucket, requests, answered, unanswered, kod, kod_codes,
-		version1, version2, version3, version4, version5, mode1, mode2, mode5, mode6, mode7,
-		new_clients, snaplen_cut, clients, processing, wire, latency)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	cols := "(interface_name, bucket, " + store.SeriesRowColumns + ") VALUES (?, ?" +
+		strings.Repeat(", ?", strings.Count(store.SeriesRowColumns, ",")+1) + ")"
 	end = end.Truncate(time.Hour)
 	for i := range ifaces {
 		name := fmt.Sprintf("eth%d", i)
 		pool := minutePool(i, ifaces, clients, perMinute, uint64(i+1))
-		var hour benchBucket
+		var hour store.SeriesBucket
 		for m := range pool {
-			hour.merge(&pool[m])
+			hour.Merge(&pool[m])
 		}
 		minuteRows := make([][]any, len(pool))
 		for m := range pool {
-			if minuteRows[m], err = pool[m].row(); err != nil {
+			if minuteRows[m], err = pool[m].RowValues(); err != nil {
 				return err
 			}
 		}
-		hourRow, err := hour.row()
+		hourRow, err := hour.RowValues()
 		if err != nil {
 			return err
 		}
@@ -167,9 +116,32 @@ func fillSeries(ctx context.Context, dbPath string, ifaces, clients, perMinute, 
 				return err
 			}
 		}
+		// Each UTC day holds the hours of it that were written: the first
+		// and the last day of the range only some.
+		hoursOfDay := map[int64]int{}
 		for h := range hourDays * 24 {
 			at := end.Add(-time.Duration(h+1) * time.Hour)
 			if _, err := hourIns.ExecContext(ctx, append([]any{name, at.Unix()}, hourRow...)...); err != nil {
+				return err
+			}
+			hoursOfDay[at.Truncate(store.DayStep).Unix()]++
+		}
+		dayIns, err := tx.PrepareContext(ctx, "INSERT OR REPLACE INTO series_day "+cols)
+		if err != nil {
+			return err
+		}
+		dayRows := map[int][]any{} // by hours in the day
+		for day, n := range hoursOfDay {
+			if dayRows[n] == nil {
+				var d store.SeriesBucket
+				for range n {
+					d.Merge(&hour)
+				}
+				if dayRows[n], err = d.RowValues(); err != nil {
+					return err
+				}
+			}
+			if _, err := dayIns.ExecContext(ctx, append([]any{name, day}, dayRows[n]...)...); err != nil {
 				return err
 			}
 		}
