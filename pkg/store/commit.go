@@ -117,7 +117,7 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 	// an upsert that updates leaves it as it was.
 	newClients := make(map[seriesKey]int64)
 	totals := make(map[string]*totalsDelta)
-	var stored map[[2]string]storedProps
+	var stored []storedProps
 	if !s.totalsOff {
 		if stored, err = readStoredProps(ctx, tx, b.rows); err != nil {
 			return res, s.wrap("commit: read stored clients", err)
@@ -147,8 +147,8 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 				totals[r.key.iface] = d
 			}
 			var old *storedProps
-			if p, ok := stored[[2]string{r.key.iface, r.key.ip.String()}]; ok && !inserted {
-				old = &p
+			if p := &stored[i]; p.stored && !inserted {
+				old = p
 			}
 			d.add(args, old)
 		}

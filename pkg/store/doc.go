@@ -40,9 +40,9 @@
 // rows by a [ClientFilter] in a [Sort] order; [Store.ExportRendered]
 // streams every matching row through a render function in parallel;
 // [Store.InterfaceStatistics] summarises each interface from
-// interface_totals, which triggers keep in the transaction of every write
-// to ntp_clients, and [Store.ClientMeanPercentiles] reads every row for
-// the one figure no total keeps. Every read runs on the query-only pool.
+// interface_totals, which every commit keeps in its own transaction (a
+// trigger takes deleted rows off), and [Store.ClientMeanPercentiles] reads
+// every row for the one figure no total keeps. Every read runs on the query-only pool.
 //
 // # The client row
 //

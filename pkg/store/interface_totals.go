@@ -57,40 +57,60 @@ func (s *Store) afterClientDelete(ctx context.Context, deleted int64, err error)
 	return deleted, err
 }
 
-// totalsArg are the indexes in insertColumns of the values a commit adds
-// to interface_totals: the very values its upserts bind, so that the totals
-// move exactly as the rows do.
-var totalsArg = func() map[string]int {
-	m := make(map[string]int)
+// argIndex is the index in insertColumns of the column named name: where
+// a commit finds the value its upsert binds for it, so that the totals move
+// exactly as the rows do. Resolved once, at start, for the columns below.
+func argIndex(name string) int {
 	for i, c := range insertColumns {
-		m[c.Name] = i
+		if c.Name == name {
+			return i
+		}
 	}
-	return m
-}()
-
-// totalsSums are the summed columns, in the order of totalsDelta.sums and
-// of interface_totals' columns that hold them.
-var totalsSums = []struct{ row, total string }{
-	{"session_count", "sessions"}, {"answered_count", "answered"}, {"unanswered_count", "unanswered"},
-	{"kod_count", "kod"}, {"mode1_count", "mode1"}, {"mode2_count", "mode2"}, {"mode5_count", "mode5"},
-	{"mode6_count", "mode6"}, {"mode7_count", "mode7"}, {"latency_count", "latency_count"},
+	panic("store: interface totals: no insert column " + name)
 }
 
-var totalsFloatSums = []struct{ row, total string }{
-	{"latency_sum", "latency_sum"}, {"processing_sum", "processing_sum"}, {"total_sum", "total_sum"},
+// totalsColumn is a column of interface_totals fed from a client row's
+// column: arg is that column's index in the upsert's arguments.
+type totalsColumn struct {
+	total string
+	arg   int
 }
 
-// totalsExtremes are the columns that only move outwards: least or
+func fed(row, total string) totalsColumn { return totalsColumn{total: total, arg: argIndex(row)} }
+
+// totalsSums are the summed integer columns, in the order of
+// totalsDelta.sums; totalsFloatSums the summed floats.
+var (
+	totalsSums = []totalsColumn{
+		fed("session_count", "sessions"), fed("answered_count", "answered"), fed("unanswered_count", "unanswered"),
+		fed("kod_count", "kod"), fed("mode1_count", "mode1"), fed("mode2_count", "mode2"), fed("mode5_count", "mode5"),
+		fed("mode6_count", "mode6"), fed("mode7_count", "mode7"), fed("latency_count", "latency_count"),
+	}
+	totalsFloatSums = []totalsColumn{
+		fed("latency_sum", "latency_sum"), fed("processing_sum", "processing_sum"), fed("total_sum", "total_sum"),
+	}
+)
+
+// totalsExtreme is a column that only moves outwards: the least or the
 // greatest of the stored value and the batch's.
-var totalsExtremes = []struct {
-	row, total string
-	least      bool
-}{
-	{"latency_min", "latency_min", true}, {"latency_max", "latency_max", false},
-	{"processing_min", "processing_min", true}, {"processing_max", "processing_max", false},
-	{"total_min", "total_min", true}, {"total_max", "total_max", false},
-	{"first_seen_timestamp", "first_seen", true}, {"last_seen_timestamp", "last_seen", false},
+type totalsExtreme struct {
+	totalsColumn
+	least bool
 }
+
+var totalsExtremes = []totalsExtreme{
+	{fed("latency_min", "latency_min"), true}, {fed("latency_max", "latency_max"), false},
+	{fed("processing_min", "processing_min"), true}, {fed("processing_max", "processing_max"), false},
+	{fed("total_min", "total_min"), true}, {fed("total_max", "total_max"), false},
+	{fed("first_seen_timestamp", "first_seen"), true}, {fed("last_seen_timestamp", "last_seen"), false},
+}
+
+// The arguments of the client columns that say how an upsert changes the
+// counts of clients by a property.
+var (
+	argKoD, argLatency, argAnswered = argIndex("kod_count"), argIndex("latency_count"), argIndex("answered_count")
+	argVersion, argSessionTime      = argIndex("ntp_version"), argIndex("session_timestamp")
+)
 
 // totalsDelta is what one commit adds to an interface's totals.
 type totalsDelta struct {
@@ -103,26 +123,37 @@ type totalsDelta struct {
 
 // storedProps are what a commit needs of a stored row to see how an
 // upsert changes the counts of clients by a property: with a KoD, with a
-// latency, answered, by latest version.
+// latency, answered, by latest version. stored is false for a row the
+// table does not hold yet.
 type storedProps struct {
+	stored        bool
 	kod, lat, ans int64
 	version       sql.NullInt64
 	sessionTime   sql.NullString
 }
 
-// readStoredProps reads storedProps of the batch's rows that are stored,
-// one query per interface over the (client_ip, interface_name) index,
-// keyed by interface and address as bound. Reading them costs a commit a
-// few percent (BenchmarkCommitTotals); a trigger on every updated row cost
-// it half again.
-func readStoredProps(ctx context.Context, tx *sql.Tx, rows []row) (map[[2]string]storedProps, error) {
-	byIface := make(map[string][]string)
+// readStoredProps reads storedProps of the batch's rows, one query per
+// interface over the (client_ip, interface_name) index; the result is
+// indexed like rows. Reading them costs a commit a few percent
+// (BenchmarkCommitTotals); a trigger on every updated row cost it half
+// again.
+func readStoredProps(ctx context.Context, tx *sql.Tx, rows []row) ([]storedProps, error) {
+	byIface := make(map[string]map[string]int) // address as bound → index in rows
 	for i := range rows {
 		k := rows[i].key
-		byIface[k.iface] = append(byIface[k.iface], k.ip.String())
+		m := byIface[k.iface]
+		if m == nil {
+			m = make(map[string]int)
+			byIface[k.iface] = m
+		}
+		m[k.ip.String()] = i
 	}
-	out := make(map[[2]string]storedProps, len(rows))
-	for iface, ips := range byIface {
+	out := make([]storedProps, len(rows))
+	for iface, idx := range byIface {
+		ips := make([]string, 0, len(idx))
+		for ip := range idx {
+			ips = append(ips, ip)
+		}
 		j, err := json.Marshal(ips)
 		if err != nil {
 			return nil, err
@@ -139,7 +170,10 @@ func readStoredProps(ctx context.Context, tx *sql.Tx, rows []row) (map[[2]string
 				q.Close()
 				return nil, err
 			}
-			out[[2]string{iface, ip}] = p
+			if i, ok := idx[ip]; ok {
+				p.stored = true
+				out[i] = p
+			}
 		}
 		if err := q.Close(); err != nil {
 			return nil, err
@@ -155,13 +189,13 @@ func readStoredProps(ctx context.Context, tx *sql.Tx, rows []row) (map[[2]string
 // row's properties (nil: the upsert inserted it).
 func (d *totalsDelta) add(args []any, old *storedProps) {
 	for i, c := range totalsSums {
-		d.sums[i] += args[totalsArg[c.row]].(int64)
+		d.sums[i] += args[c.arg].(int64)
 	}
 	for i, c := range totalsFloatSums {
-		d.floats[i] += args[totalsArg[c.row]].(float64)
+		d.floats[i] += args[c.arg].(float64)
 	}
 	for i, c := range totalsExtremes {
-		v := args[totalsArg[c.row]]
+		v := args[c.arg]
 		if v == nil {
 			continue
 		}
@@ -176,22 +210,18 @@ func (d *totalsDelta) add(args []any, old *storedProps) {
 		was = *old
 	}
 	// The three counts only add up, so the row's new value is the stored
-	// one plus the batch's.
-	for _, c := range []struct {
-		col string
-		was int64
-		n   *int64
-	}{{"kod_count", was.kod, &d.withKoD}, {"latency_count", was.lat, &d.latClients}, {"answered_count", was.ans, &d.ansClients}} {
-		now := c.was + args[totalsArg[c.col]].(int64)
-		*c.n += b2i(now > 0) - b2i(old != nil && c.was > 0)
-	}
+	// one plus the batch's: a client has the property once either is
+	// non-zero.
+	d.withKoD += clientsWith(was.kod, args[argKoD].(int64), old != nil)
+	d.latClients += clientsWith(was.lat, args[argLatency].(int64), old != nil)
+	d.ansClients += clientsWith(was.ans, args[argAnswered].(int64), old != nil)
 	// The version is the newest session's, as the upsert's fold takes it
 	// (newest in columns.go): the batch row's unless the stored session
 	// is newer.
-	version := args[totalsArg["ntp_version"]]
+	version := args[argVersion]
 	if old != nil {
-		bt, _ := args[totalsArg["session_timestamp"]].(string)
-		if args[totalsArg["session_timestamp"]] == nil || bt < was.sessionTime.String {
+		bt, _ := args[argSessionTime].(string)
+		if args[argSessionTime] == nil || bt < was.sessionTime.String {
 			version = nil
 			if was.version.Valid {
 				version = was.version.Int64
@@ -210,6 +240,13 @@ func (d *totalsDelta) countVersion(v sql.NullInt64, n int64) {
 	case v.Int64 >= 0 && v.Int64 < int64(len(d.versions)):
 		d.versions[v.Int64] += n
 	}
+}
+
+// clientsWith is how a row's upsert changes the number of clients with a
+// count above zero: stored is the stored row's count (stored: the row was
+// there), batch what the batch adds.
+func clientsWith(stored, batch int64, wasStored bool) int64 {
+	return b2i(stored+batch > 0) - b2i(wasStored && stored > 0)
 }
 
 func b2i(b bool) int64 {

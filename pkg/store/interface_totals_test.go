@@ -14,7 +14,7 @@ import (
 	"github.com/ntp-monitor/ntp-monitor/pkg/store/storetest"
 )
 
-// The per-interface totals that the triggers keep are the aggregates of
+// The per-interface totals that the commits keep are the aggregates of
 // the client table, computed afresh from every row: after inserts, after
 // upserts that fold sessions into stored rows (a client's version
 // changing, its first KoD, its first latency) and after a cleanup that

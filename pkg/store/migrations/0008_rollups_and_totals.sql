@@ -36,7 +36,7 @@ CREATE INDEX series_day_bucket ON series_day (bucket);
 
 -- interface_totals: per interface, the aggregates of its client rows that
 -- the interface statistics list, kept in the transaction that writes the
--- rows (by the commit, and by the triggers below for what it cannot see),
+-- rows (by the commit, and by the delete trigger below for what it cannot see),
 -- so that a client stored is counted at once and no read scans
 -- ntp_clients for them.
 -- The sums and counts are exact under inserts, updates and deletes. The
