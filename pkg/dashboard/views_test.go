@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -440,4 +441,25 @@ func chartsMatchAPI(ctx context.Context, t *testing.T, b *browser.Browser, c *co
 		t.Error("no bucket compared")
 	}
 	t.Logf("%d buckets of the Requests chart equal the API's", compared)
+
+	// A ratio or a percentile is null where there was no traffic, so a
+	// bucket with traffic between two without (the first minute after a
+	// quiet spell: here, the test's own traffic) draws no line: it must be
+	// drawn as a point.
+	var iso struct{ Lone, Drawn []int }
+	iso, err = browser.Run(ctx, b, chromedp.Evaluate[struct{ Lone, Drawn []int }](`(() => {
+		const u = document.querySelector('figure.chart[data-title="Answered ratio"]').uplot;
+		const v = u.data[1], lone = [];
+		v.forEach((x, i) => { if (x != null && v[i - 1] == null && v[i + 1] == null) lone.push(i); });
+		return { lone, drawn: u.series[1].points.filter(u, 1, u.series[1].points.show(u, 1)) || [] };
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range iso.Lone {
+		if !slices.Contains(iso.Drawn, i) {
+			t.Errorf("the answered ratio's value at index %d has no neighbour and is not drawn as a point (points drawn: %v)", i, iso.Drawn)
+		}
+	}
+	t.Logf("%d values of the answered ratio without neighbours checked to be drawn as points", len(iso.Lone))
 }

@@ -48,7 +48,10 @@ export function timeChart(spec, xs) {
       width: 1.5,
       dash: s.dash,
       spanGaps: false,
-      points: { show: xs.length <= 30 },
+      // A value with no neighbour draws no line (the series has gaps where
+      // there was no traffic): it is drawn as a point, or a bucket alone in
+      // its range — the first minute after a quiet hour — would not show.
+      points: { show: xs.length <= 30, filter: (u, si, show) => (show ? null : isolated(u.data[si])) },
       value: (u, v) => (v === null || v === undefined ? '—' : unit.tick(v)),
     }))),
   };
@@ -62,6 +65,18 @@ export function timeChart(spec, xs) {
   ro.observe(body);
   el.destroy = () => { ro.disconnect(); u.destroy(); };
   return el;
+}
+
+// isolated returns the indexes of the values whose neighbours are both
+// missing, or null when there is none.
+function isolated(vals) {
+  const out = [];
+  for (let i = 0; i < vals.length; i++) {
+    if (vals[i] != null && (i === 0 || vals[i - 1] == null) && (i === vals.length - 1 || vals[i + 1] == null)) {
+      out.push(i);
+    }
+  }
+  return out.length ? out : null;
 }
 
 // timeTicks labels the time axis in 24-hour time, with the date where
