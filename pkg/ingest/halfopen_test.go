@@ -73,10 +73,7 @@ func TestHalfOpenWorkersAtTheCap(t *testing.T) {
 	snd := runSender(t, sender.Config{Addr: h.addr, WorkerID: "good"})
 	const n = 1000
 	ss := storetest.Sessions(n, 100, 29)
-	for i := range ss {
-		snd.Send(&ss[i])
-	}
-	flushSender(t, snd)
+	sendAllFlush(t, snd, ss)
 	if got := h.packets(); got != n {
 		t.Errorf("store holds %d sessions, want %d", got, n)
 	}

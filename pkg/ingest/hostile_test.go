@@ -43,6 +43,15 @@ func runSender(t *testing.T, cfg sender.Config) *sender.Sender {
 	return s
 }
 
+// sendAllFlush hands every session to s and waits until all are acknowledged.
+func sendAllFlush(t *testing.T, s *sender.Sender, ss []session.Session) {
+	t.Helper()
+	for i := range ss {
+		s.Send(&ss[i])
+	}
+	flushSender(t, s)
+}
+
 func flushSender(t *testing.T, s *sender.Sender) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -185,10 +194,7 @@ func TestIdleSocketsDoNotKeepWorkersOut(t *testing.T) {
 	snd := runSender(t, sender.Config{Addr: h.addr})
 	const n = 1000
 	ss := storetest.Sessions(n, 100, 23)
-	for i := range ss {
-		snd.Send(&ss[i])
-	}
-	flushSender(t, snd)
+	sendAllFlush(t, snd, ss)
 	if got := h.packets(); got != n {
 		t.Errorf("store holds %d sessions, want %d", got, n)
 	}
@@ -217,10 +223,7 @@ func TestWorkerIDTakeoverRefused(t *testing.T) {
 	h := startOn(t, cfg, path, store.Options{})
 	snd := runSender(t, sender.Config{Addr: h.addr, Token: token, WorkerID: "w-real"})
 	ss := storetest.Sessions(600, 60, 24)
-	for i := range ss[:200] {
-		snd.Send(&ss[i])
-	}
-	flushSender(t, snd)
+	sendAllFlush(t, snd, ss[:200])
 
 	takeover := func(t *testing.T, addr, secret string) {
 		t.Helper()

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -61,11 +62,7 @@ func (c *collector) compareSeries(ctx context.Context, t *testing.T, m *mismatch
 	if len(w.minutes) == 0 {
 		return
 	}
-	minutes := make([]int64, 0, len(w.minutes))
-	for at := range w.minutes {
-		minutes = append(minutes, at)
-	}
-	slices.Sort(minutes)
+	minutes := slices.Sorted(maps.Keys(w.minutes))
 	first, last := time.Unix(minutes[0], 0), time.Unix(minutes[len(minutes)-1], 0)
 	pts, err := c.timeseries(ctx, iface, first, last)
 	if err != nil {

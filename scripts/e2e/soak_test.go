@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"os"
@@ -436,7 +437,7 @@ func checkLoad(ctx context.Context, t *testing.T, m *mismatches, col *collector,
 		t.Error(err)
 		return
 	}
-	for _, minute := range sortedKeys(l.minutes) {
+	for _, minute := range slices.SortedFunc(maps.Keys(l.minutes), time.Time.Compare) {
 		m.check(pts[minute].Requests == l.minutes[minute], "synthetic minute "+minute.Format("15:04"), pts[minute].Requests, l.minutes[minute], "series", "sent")
 	}
 	t.Logf("synthetic stream: %d sessions sent from %d clients, %d stored (%d minutes); sender counters %+v",
@@ -478,7 +479,7 @@ func checkTraffic(ctx context.Context, t *testing.T, m *mismatches, col *collect
 		return
 	}
 	exact, faulty, lost := 0, 0, 0
-	for _, minute := range sortedKeys(want) {
+	for _, minute := range slices.SortedFunc(maps.Keys(want), time.Time.Compare) {
 		w, p := want[minute], pts[minute]
 		g := [2]int{p.Requests, p.Answered}
 		name := "captured minute " + minute.Format("15:04")
@@ -494,15 +495,6 @@ func checkTraffic(ctx context.Context, t *testing.T, m *mismatches, col *collect
 	}
 	t.Logf("captured traffic: %d requests sent, %d stored; %d minutes exact, %d minutes with a worker kill lost %d requests",
 		total, storedTotal, exact, faulty, lost)
-}
-
-func sortedKeys[V any](m map[time.Time]V) []time.Time {
-	keys := make([]time.Time, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, time.Time.Compare)
-	return keys
 }
 
 // monitor samples the collector's and the worker's RSS and descriptors
