@@ -26,6 +26,8 @@ FUZZ_TIME ?= 20000x
 FUZZ_EXECS ?= 10000000
 # go test -timeout for each fuzz run (0: none).
 FUZZ_TIMEOUT ?= 10m
+# Extra go test flags for the fuzz runs.
+FUZZ_FLAGS ?=
 
 .PHONY: all deps deps-run build lint test test-go fuzz fuzz-short e2e bench bench-go bench-worker bench-capture bench-collector bench-api soak run demo screenshots install uninstall clean
 
@@ -69,13 +71,15 @@ fuzz-short:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \
 		echo "fuzz $$pkg $$name ($(FUZZ_TIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZ_TIME) -timeout $(FUZZ_TIMEOUT) $$pkg; \
+		FUZZ_PKG=$$($(GO) list $$pkg) $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZ_TIME) -timeout $(FUZZ_TIMEOUT) $(FUZZ_FLAGS) $$pkg; \
 	done
 
 # The long run, not in CI: every target for FUZZ_EXECS executions, with no
-# test timeout (go test's default of 10 minutes would end a slow target).
+# test timeout (go test's default of 10 minutes would end a slow target),
+# coverage guidance from the package under test only
+# (scripts/fuzz-toolexec.sh says why).
 fuzz:
-	$(MAKE) fuzz-short FUZZ_TIME=$(FUZZ_EXECS)x FUZZ_TIMEOUT=0
+	$(MAKE) fuzz-short FUZZ_TIME=$(FUZZ_EXECS)x FUZZ_TIMEOUT=0 FUZZ_FLAGS=-toolexec=$(CURDIR)/scripts/fuzz-toolexec.sh
 
 # Soak with faults, not in CI: make soak DURATION=30m [SOAK_BACKEND=sqlite].
 DURATION ?= 30m
