@@ -55,6 +55,7 @@ type RangeTotals struct {
 	Modes           map[string]int64 `json:"modes"`
 	DistinctClients int64            `json:"distinct_clients"`
 	NewClients      int64            `json:"new_clients"`
+	SnaplenCut      int64            `json:"snaplen_cut"`
 	Processing      Quantiles        `json:"processing_seconds"`
 	Wire            Quantiles        `json:"wire_seconds"`
 	Latency         Quantiles        `json:"latency_seconds"`

@@ -55,6 +55,7 @@ type seriesCountsJSON struct {
 	Modes           map[string]int64 `json:"modes"`
 	DistinctClients uint64           `json:"distinct_clients"`
 	NewClients      int64            `json:"new_clients"`
+	SnaplenCut      int64            `json:"snaplen_cut"`
 	Processing      quantilesJSON    `json:"processing_seconds"`
 	Wire            quantilesJSON    `json:"wire_seconds"`
 	Latency         quantilesJSON    `json:"latency_seconds"`
@@ -85,7 +86,7 @@ func countsOut(p *store.SeriesBucket) seriesCountsJSON {
 	return seriesCountsJSON{
 		Requests: p.Requests, Answered: p.Answered, Unanswered: p.Unanswered,
 		KoD: p.KoD, KoDCodes: codes, Versions: nonZero(p.Versions[:]), Modes: nonZero(p.Modes[:]),
-		DistinctClients: p.Clients.Count(), NewClients: p.NewClients,
+		DistinctClients: p.Clients.Count(), NewClients: p.NewClients, SnaplenCut: p.SnaplenCut,
 		Processing: quantilesOut(&p.Processing), Wire: quantilesOut(&p.Wire), Latency: quantilesOut(&p.Latency),
 	}
 }

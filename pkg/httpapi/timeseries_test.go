@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 )
 
 // getReal sends a GET over a real TCP connection to srv and decodes the
@@ -165,5 +168,41 @@ func TestStatisticsRange(t *testing.T) {
 	if code := getReal(t, srv, "/api/ntp/history/service/statistics?from=2026-11-25T12:10:00Z&to=2026-11-25T12:30:00Z", &svc); code != 200 ||
 		svc.Range.Requests != 0 || svc.Range.Processing.P50 != nil {
 		t.Errorf("an empty range: %d %+v", code, svc.Range)
+	}
+}
+
+// Sessions the capture cut short after the NTP header are counted in the
+// point they fall in and in the range totals, and nowhere else.
+func TestTimeseriesSnaplenCut(t *testing.T) {
+	st := openStore(t)
+	cut := func(s *session.Session) { s.SnaplenCut = true }
+	commit(t, st,
+		sess("192.0.2.1", at(10*time.Second), cut),
+		sess("192.0.2.2", at(20*time.Second)),
+		sess("192.0.2.3", at(70*time.Second), cut),
+		sess("192.0.2.4", at(80*time.Second), cut),
+	)
+	ts := newTestServer(t, st, nil)
+	srv := httptest.NewServer(ts.h)
+	defer srv.Close()
+
+	var got timeseriesResponse
+	if code := getReal(t, srv, "/api/ntp/history/timeseries?interface_name=eth0&from=2026-11-25T12:00:00Z&to=2026-11-25T12:03:00Z", &got); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(got.Series) != 1 || len(got.Series[0].Points) != 3 {
+		t.Fatalf("answer: %+v", got)
+	}
+	for i, want := range []int64{1, 2, 0} {
+		if p := got.Series[0].Points[i]; p.SnaplenCut != want {
+			t.Errorf("point %s: snaplen_cut %d, want %d", p.T, p.SnaplenCut, want)
+		}
+	}
+	var ifs interfaceStatsResponse
+	if code := getReal(t, srv, "/api/ntp/history/interfaces/statistics?from=2026-11-25T11:00:00Z&to=2026-11-25T12:30:00Z", &ifs); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(ifs.Data) != 1 || ifs.Data[0].Range == nil || ifs.Data[0].Range.SnaplenCut != 3 || ifs.Data[0].Range.Requests != 4 {
+		t.Errorf("range: %+v, want 3 of 4 cut", ifs.Data)
 	}
 }
