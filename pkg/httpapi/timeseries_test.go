@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 )
 
 // getReal sends a GET over a real TCP connection to srv and decodes the
@@ -32,6 +33,15 @@ func getReal(t *testing.T, srv *httptest.Server, path string, out any) int {
 	return resp.StatusCode
 }
 
+// serveReal serves the API over st on a real TCP listener, closed when the
+// test ends.
+func serveReal(t *testing.T, st *store.Store) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(newTestServer(t, st, nil).h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // The fixture's traffic, through real HTTP on a real SQLite file: minute
 // points with the fixture's counts, zeros and null percentiles where there
 // was no traffic, hour points from the hour buckets with distinct clients
@@ -39,9 +49,7 @@ func getReal(t *testing.T, srv *httptest.Server, path string, out any) int {
 func TestTimeseries(t *testing.T) {
 	st := openStore(t)
 	fixture(t, st)
-	ts := newTestServer(t, st, nil)
-	srv := httptest.NewServer(ts.h)
-	defer srv.Close()
+	srv := serveReal(t, st)
 
 	var got timeseriesResponse
 	if code := getReal(t, srv, "/api/ntp/history/timeseries?interface_name=eth0&interface_name=idle0&from=2026-11-25T12:00:30Z&to=2026-11-25T12:03:00Z", &got); code != 200 {
@@ -127,9 +135,7 @@ func TestTimeseriesBadRequests(t *testing.T) {
 func TestStatisticsRange(t *testing.T) {
 	st := openStore(t)
 	fixture(t, st)
-	ts := newTestServer(t, st, nil)
-	srv := httptest.NewServer(ts.h)
-	defer srv.Close()
+	srv := serveReal(t, st)
 	var ifs interfaceStatsResponse
 	if code := getReal(t, srv, "/api/ntp/history/interfaces/statistics?from=2026-11-25T11:00:00Z&to=2026-11-25T12:30:00Z", &ifs); code != 200 {
 		t.Fatalf("status %d", code)
@@ -182,9 +188,7 @@ func TestTimeseriesSnaplenCut(t *testing.T) {
 		sess("192.0.2.3", at(70*time.Second), cut),
 		sess("192.0.2.4", at(80*time.Second), cut),
 	)
-	ts := newTestServer(t, st, nil)
-	srv := httptest.NewServer(ts.h)
-	defer srv.Close()
+	srv := serveReal(t, st)
 
 	var got timeseriesResponse
 	if code := getReal(t, srv, "/api/ntp/history/timeseries?interface_name=eth0&from=2026-11-25T12:00:00Z&to=2026-11-25T12:03:00Z", &got); code != 200 {
