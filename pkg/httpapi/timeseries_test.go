@@ -104,9 +104,7 @@ func TestTimeseries(t *testing.T) {
 
 // A bad request names the field at fault.
 func TestTimeseriesBadRequests(t *testing.T) {
-	ts := newTestServer(t, openStore(t), nil)
-	srv := httptest.NewServer(ts.h)
-	defer srv.Close()
+	srv := serveReal(t, openStore(t))
 	for _, c := range []struct{ query, field string }{
 		{"step=90s", "step"},
 		{"step=0s", "step"},
