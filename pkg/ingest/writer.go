@@ -26,9 +26,8 @@ type pending struct {
 	// other counts what the batch holds besides sessions: refused
 	// sessions and bindings, which commit without a row.
 	other int
-	// events are the batch's sessions for Config.Stream, kept only while
-	// it has subscribers.
-	events []stream.Event
+	// live gathers the batch's sessions for Config.Stream's subscribers.
+	live *stream.Batch
 	// limited is set once MaxClients has taken its rows out (limit.go).
 	limited bool
 }
@@ -36,8 +35,8 @@ type pending struct {
 // len is what the batch holds: sessions, refused sessions and bindings.
 func (p *pending) len() int { return p.b.Len() + p.other }
 
-func newPending() *pending {
-	return &pending{b: store.NewBatch(), marks: make(map[*worker]uint64)}
+func (s *Server) newPending() *pending {
+	return &pending{b: store.NewBatch(), marks: make(map[*worker]uint64), live: s.cfg.Stream.NewBatch()}
 }
 
 // runWriter runs until the queue is closed, drained and committed. drainBy
@@ -45,11 +44,11 @@ func newPending() *pending {
 func (s *Server) runWriter(drainBy <-chan time.Time) error {
 	commitQ := make(chan *pending)
 	spare := make(chan *pending, 2) // room for both at the end
-	spare <- newPending()
+	spare <- s.newPending()
 	committed := make(chan error, 1)
 	go func() { committed <- s.runCommitter(commitQ, spare) }()
 
-	cur := newPending()
+	cur := s.newPending()
 	size, maxSize := s.cfg.BatchSize, s.cfg.MaxBatchSize
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -151,9 +150,7 @@ func (s *Server) fold(p *pending, it *item) {
 		return
 	}
 	p.b.Add(w.id, w.iface, it.seq, &it.s)
-	if s.cfg.Stream != nil && s.cfg.Stream.Listening() {
-		p.events = append(p.events, stream.Event{WorkerID: w.id, Seq: it.seq, Session: it.s})
-	}
+	p.live.Add(w.id, it.seq, &it.s)
 }
 
 // runCommitter commits batches in the order they come. After a batch is
@@ -169,8 +166,7 @@ func (s *Server) runCommitter(commitQ <-chan *pending, spare chan<- *pending) er
 		clear(p.marks)
 		p.b.Reset()
 		p.other, p.limited = 0, false
-		clear(p.events) // no strings of old sessions kept alive
-		p.events = p.events[:0]
+		p.live.Reset()
 		spare <- p
 	}
 	return failed
@@ -247,6 +243,6 @@ func (s *Server) commit(p *pending) error {
 	}
 	// Live subscribers see what is stored, once the workers have their
 	// acks.
-	s.cfg.Stream.Publish(p.events)
+	s.cfg.Stream.Publish(p.live)
 	return nil
 }

@@ -13,15 +13,11 @@ import (
 const (
 	// DefaultMaxSubscribers is the default of Config.MaxSubscribers.
 	DefaultMaxSubscribers = 32
-	// DefaultBuffer is the default of Config.Buffer: about 1 MiB of
-	// frames per subscriber, a few seconds of a busy server's sessions
-	// for a reader that stalls briefly (a browser tab in the background).
+	// DefaultBuffer is the default of Config.Buffer: a few seconds of a
+	// busy server's sessions for a reader that stalls briefly (a browser
+	// tab in the background).
 	DefaultBuffer = 2048
 )
-
-// keepScratch is the most encoding scratch space kept between batches;
-// a larger batch's is let go, so that one burst does not pin its memory.
-const keepScratch = 4 << 20
 
 // Config configures a Broadcaster. A zero field means its default.
 type Config struct {
@@ -50,24 +46,72 @@ type Stats struct {
 type Broadcaster struct {
 	cfg Config
 
-	mu     sync.Mutex // guards subs and closed
-	subs   []*Subscriber
-	closed bool
+	mu       sync.Mutex // guards closed and the writes of audience
+	closed   bool
+	audience atomic.Pointer[audience] // read by Publish without the lock
 
-	listening     atomic.Int32 // len(subs), read without the lock
+	listening     atomic.Int32 // the audience's subscribers
 	sent, dropped atomic.Uint64
 
 	// Publish's own state, under pubMu.
 	pubMu   sync.Mutex
 	enc     wire.Encoder
-	scratch []byte // the frames encoded for the batch being published
-	frames  []span // per event of that batch: where its frame is in scratch
-	targets []*Subscriber
+	scratch []byte   // where a frame is encoded before it gets its own copy
+	frames  [][]byte // per event of the batch being published: its frame, once encoded
+	matched [][]byte // the frames one filter selects from that batch
 }
 
-// span is where one event's frame is in the scratch space; the zero span
-// means not encoded yet (no frame is empty).
-type span struct{ start, end int }
+// An audience is the subscribers at one moment, grouped by filter so that
+// Publish checks each distinct filter once per event however many
+// subscribers share it (a dashboard's live view opened in 32 tabs is one
+// check). It is never changed: Subscribe and Close replace it.
+type audience struct {
+	groups []group
+}
+
+// A group is the subscribers of one filter.
+type group struct {
+	key    filterKey
+	filter Filter
+	subs   []*Subscriber
+}
+
+// with returns the audience plus s.
+func (a *audience) with(s *Subscriber) *audience {
+	k := s.filter.key()
+	n := &audience{groups: slices.Clone(a.groups)}
+	for i := range n.groups {
+		if g := &n.groups[i]; g.key == k {
+			g.subs = append(slices.Clip(g.subs), s)
+			return n
+		}
+	}
+	n.groups = append(n.groups, group{key: k, filter: s.filter, subs: []*Subscriber{s}})
+	return n
+}
+
+// without returns the audience less s.
+func (a *audience) without(s *Subscriber) *audience {
+	n := &audience{groups: make([]group, 0, len(a.groups))}
+	for _, g := range a.groups {
+		if i := slices.Index(g.subs, s); i >= 0 {
+			g.subs = slices.Delete(slices.Clone(g.subs), i, i+1)
+		}
+		if len(g.subs) > 0 {
+			n.groups = append(n.groups, g)
+		}
+	}
+	return n
+}
+
+// size is how many subscribers the audience has.
+func (a *audience) size() int {
+	n := 0
+	for _, g := range a.groups {
+		n += len(g.subs)
+	}
+	return n
+}
 
 // New returns a Broadcaster with no subscribers.
 func New(cfg Config) *Broadcaster {
@@ -77,15 +121,17 @@ func New(cfg Config) *Broadcaster {
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = DefaultBuffer
 	}
-	return &Broadcaster{cfg: cfg}
+	b := &Broadcaster{cfg: cfg}
+	b.audience.Store(&audience{})
+	return b
 }
 
 // MaxSubscribers is the cap of subscribers, defaults applied.
 func (b *Broadcaster) MaxSubscribers() int { return b.cfg.MaxSubscribers }
 
-// Listening reports whether anyone is subscribed. The writer asks before
-// it keeps a batch's sessions for Publish: with no subscriber, the stream
-// costs ingestion this one atomic load per session.
+// Listening reports whether anyone is subscribed. A Batch asks before it
+// looks at a session: with no subscriber, the stream costs ingestion this
+// one atomic load per session.
 // A nil Broadcaster has no one listening.
 func (b *Broadcaster) Listening() bool { return b != nil && b.listening.Load() > 0 }
 
@@ -103,12 +149,12 @@ func (b *Broadcaster) Subscribe(f Filter) (*Subscriber, error) {
 	if b.closed {
 		return nil, ErrClosed
 	}
-	if len(b.subs) >= b.cfg.MaxSubscribers {
-		return nil, fmt.Errorf("%w: %d subscribed, the most allowed", ErrTooMany, len(b.subs))
+	a := b.audience.Load()
+	if n := a.size(); n >= b.cfg.MaxSubscribers {
+		return nil, fmt.Errorf("%w: %d subscribed, the most allowed", ErrTooMany, n)
 	}
 	s := &Subscriber{b: b, filter: f, ready: make(chan struct{}, 1), done: make(chan struct{})}
-	b.subs = append(b.subs, s)
-	b.listening.Store(int32(len(b.subs)))
+	b.replace(a.with(s))
 	return s, nil
 }
 
@@ -116,94 +162,101 @@ func (b *Broadcaster) Subscribe(f Filter) (*Subscriber, error) {
 func (b *Broadcaster) remove(s *Subscriber) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for i, x := range b.subs {
-		if x == s {
-			b.subs = slices.Delete(b.subs, i, i+1) // zeroes the freed slot
-			break
-		}
-	}
-	b.listening.Store(int32(len(b.subs)))
+	b.replace(b.audience.Load().without(s))
+}
+
+// replace makes a the audience; b.mu is held.
+func (b *Broadcaster) replace(a *audience) {
+	b.audience.Store(a)
+	b.listening.Store(int32(a.size()))
 }
 
 // Close ends every subscription (their Done channels close) and refuses
 // new ones.
 func (b *Broadcaster) Close() {
 	b.mu.Lock()
-	subs := b.subs
-	b.subs, b.closed = nil, true
-	b.listening.Store(0)
+	a := b.audience.Load()
+	b.closed = true
+	b.replace(&audience{})
 	b.mu.Unlock()
-	for _, s := range subs {
-		s.end()
+	for _, g := range a.groups {
+		for _, s := range g.subs {
+			s.end()
+		}
 	}
 }
 
 // Publish hands a committed batch to the subscribers whose filters select
-// its events. It never blocks on a subscriber: an event that finds a
-// subscriber's buffer full is dropped for that subscriber and counted.
-// events are not kept after Publish returns, so the caller may reuse them.
-// Publish on a nil Broadcaster does nothing.
-func (b *Broadcaster) Publish(events []Event) {
-	if len(events) == 0 || !b.Listening() {
+// its sessions. It never blocks on a subscriber: an event that finds a
+// subscriber's queue full is dropped for that subscriber and counted, as
+// are those x counted without keeping. Publish leaves x as it was; Reset it
+// for the next batch. Publish of a Batch of a nil Broadcaster does nothing.
+//
+// Its cost is one check per kept event and distinct filter, one encoding
+// of each event some subscriber has room for, and per subscriber a
+// reference to each frame it is offered: the frames are shared, never
+// copied here. The copy into a response buffer is made by Take, on the
+// subscriber's own goroutine.
+func (b *Broadcaster) Publish(x *Batch) {
+	if x.a == nil {
 		return
 	}
 	b.pubMu.Lock()
 	defer b.pubMu.Unlock()
-	b.mu.Lock()
-	b.targets = append(b.targets[:0], b.subs...)
-	b.mu.Unlock()
-
+	events := x.events
 	if cap(b.frames) < len(events) {
-		b.frames = make([]span, len(events))
+		b.frames = make([][]byte, len(events))
 	}
 	frames := b.frames[:len(events)]
-	clear(frames)
-	b.scratch = b.scratch[:0]
 	var dropped uint64
-	for _, s := range b.targets {
-		dropped += b.offer(s, events, frames)
+	for gi := range x.a.groups {
+		g := &x.a.groups[gi]
+		// Events past the room of the group's emptiest queue would be
+		// dropped by every subscriber: they are counted, not encoded.
+		room := 0
+		for _, s := range g.subs {
+			room = max(room, s.room(b.cfg.Buffer))
+		}
+		matched := b.matched[:0]
+		over, seen := x.over[gi], 0
+		// The group's first kept[gi] matches are its own; later kept
+		// events that it also matches were kept for another group and are
+		// in over already.
+		for i := 0; i < len(events) && seen < x.kept[gi]; i++ {
+			e := &events[i]
+			if !g.filter.Match(&e.Session) {
+				continue
+			}
+			seen++
+			if len(matched) == room {
+				over++
+				continue
+			}
+			if frames[i] == nil {
+				frames[i] = b.frame(e)
+			}
+			matched = append(matched, frames[i])
+		}
+		if len(matched) > 0 || over > 0 {
+			for _, s := range g.subs {
+				dropped += s.offer(matched, over, b.cfg.Buffer)
+			}
+		}
+		clear(matched)
+		b.matched = matched[:0]
 	}
 	if dropped > 0 {
 		b.dropped.Add(dropped)
 	}
-	clear(b.targets)
-	if cap(b.scratch) > keepScratch {
-		b.scratch = nil
-	}
+	// Neither slice may keep a frame alive once its subscribers took it.
+	clear(frames)
 }
 
-// offer buffers for s the events it selects, encoding each the first time
-// a subscriber wants it, and returns how many it dropped.
-func (b *Broadcaster) offer(s *Subscriber, events []Event, frames []span) (dropped uint64) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return 0
-	}
-	added := false
-	for i := range events {
-		e := &events[i]
-		if !s.filter.Match(&e.Session) {
-			continue
-		}
-		if s.n >= b.cfg.Buffer {
-			dropped++
-			continue
-		}
-		f := &frames[i]
-		if f.end == 0 {
-			f.start = len(b.scratch)
-			b.scratch = appendSession(b.scratch, &b.enc, e)
-			f.end = len(b.scratch)
-		}
-		s.buf = append(s.buf, b.scratch[f.start:f.end]...)
-		s.n++
-		added = true
-	}
-	s.dropped += dropped
-	s.mu.Unlock()
-	if added || dropped > 0 {
-		s.wake()
-	}
-	return dropped
+// frame returns the session frame of e in memory of its own, shared by
+// every subscriber it is offered to. One allocation per event, not one
+// block per batch: a block would be kept whole by the one frame of it a
+// narrow filter's subscriber still holds.
+func (b *Broadcaster) frame(e *Event) []byte {
+	b.scratch = appendSession(b.scratch[:0], &b.enc, e)
+	return slices.Clone(b.scratch)
 }

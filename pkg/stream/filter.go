@@ -54,6 +54,35 @@ func (f *Filter) Match(s *session.Session) bool {
 	return true
 }
 
+// filterKey is a Filter as a comparable value: two filters with equal keys
+// select the same sessions, so their subscribers share one check.
+type filterKey struct {
+	iface    string
+	prefix   netip.Prefix
+	client   netip.Addr
+	answered int8 // 0: either; 1: true; -1: false
+	kod      int8
+	modes    uint8
+}
+
+func (f *Filter) key() filterKey {
+	k := filterKey{iface: f.Interface, client: f.ClientIP.Unmap(), answered: tri(f.Answered), kod: tri(f.KoD), modes: f.Modes}
+	if f.Prefix.IsValid() {
+		k.prefix = f.Prefix.Masked()
+	}
+	return k
+}
+
+func tri(b *bool) int8 {
+	switch {
+	case b == nil:
+		return 0
+	case *b:
+		return 1
+	}
+	return -1
+}
+
 // prefixContains is Prefix.Contains for an unmapped address, with an
 // IPv4-mapped prefix (::ffff:192.0.2.0/120) read as its IPv4 form.
 func prefixContains(p netip.Prefix, ip netip.Addr) bool {

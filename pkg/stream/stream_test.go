@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 	"github.com/ntp-monitor/ntp-monitor/pkg/stream"
@@ -42,24 +44,46 @@ func mode(m uint8) func(*session.Session) {
 
 func ptr[T any](v T) *T { return &v }
 
-func TestFilter(t *testing.T) {
-	v4 := event(1, "198.51.100.7")
-	v6 := event(2, "2001:db8::7")
-	mapped := event(3, "::ffff:198.51.100.8")
-	un := event(4, "198.51.100.9", unanswered)
-	k := event(5, "198.51.100.10", kod)
-	ctl := event(6, "198.51.100.11", mode(6))
-	other := event(7, "203.0.113.1", onIface("eth1"))
-	all := []stream.Event{v4, v6, mapped, un, k, ctl, other}
-	for _, tc := range []struct {
-		name string
-		f    stream.Filter
-		want []uint64 // seqs selected
-	}{
+// publish gathers events into a Batch, as the ingestion writer does while
+// it builds a batch, and publishes it, as it does after the commit.
+func publish(b *stream.Broadcaster, events []stream.Event) {
+	x := b.NewBatch()
+	for _, e := range events {
+		add(x, e)
+	}
+	b.Publish(x)
+}
+
+// add gathers e into x.
+func add(x *stream.Batch, e stream.Event) { x.Add(e.WorkerID, e.Seq, &e.Session) }
+
+// filterCase is a filter and the seqs of filterEvents it selects.
+type filterCase struct {
+	name string
+	f    stream.Filter
+	want []uint64
+}
+
+// filterEvents are sessions that tell the filters of filterCases apart.
+func filterEvents() []stream.Event {
+	return []stream.Event{
+		event(1, "198.51.100.7"),
+		event(2, "2001:db8::7"),
+		event(3, "::ffff:198.51.100.8"),
+		event(4, "198.51.100.9", unanswered),
+		event(5, "198.51.100.10", kod),
+		event(6, "198.51.100.11", mode(6)),
+		event(7, "203.0.113.1", onIface("eth1")),
+	}
+}
+
+func filterCases() []filterCase {
+	return []filterCase{
 		{"zero selects all", stream.Filter{}, []uint64{1, 2, 3, 4, 5, 6, 7}},
 		{"interface", stream.Filter{Interface: "eth1"}, []uint64{7}},
 		{"cidr v4 takes mapped", stream.Filter{Prefix: netip.MustParsePrefix("198.51.100.0/29")}, []uint64{1}},
 		{"cidr v4 wide", stream.Filter{Prefix: netip.MustParsePrefix("198.51.100.0/24")}, []uint64{1, 3, 4, 5, 6}},
+		{"cidr host bits set", stream.Filter{Prefix: netip.MustParsePrefix("198.51.100.77/24")}, []uint64{1, 3, 4, 5, 6}},
 		{"cidr mapped prefix", stream.Filter{Prefix: netip.MustParsePrefix("::ffff:198.51.100.8/128")}, []uint64{3}},
 		{"cidr v6", stream.Filter{Prefix: netip.MustParsePrefix("2001:db8::/32")}, []uint64{2}},
 		{"client ip", stream.Filter{ClientIP: netip.MustParseAddr("2001:db8::7")}, []uint64{2}},
@@ -72,8 +96,14 @@ func TestFilter(t *testing.T) {
 		{"modes 6,7", stream.Filter{Modes: 1<<6 | 1<<7}, []uint64{6}},
 		{"mode 3", stream.Filter{Modes: 1 << 3}, []uint64{1, 2, 3, 4, 5, 7}},
 		{"all at once", stream.Filter{Interface: "eth0", Prefix: netip.MustParsePrefix("198.51.100.0/24"), Answered: ptr(true), KoD: ptr(true), Modes: 1 << 3}, []uint64{5}},
+		{"all at once but answered", stream.Filter{Interface: "eth0", Prefix: netip.MustParsePrefix("198.51.100.0/24"), Answered: ptr(false), KoD: ptr(true), Modes: 1 << 3}, nil},
 		{"nothing", stream.Filter{Interface: "eth0", ClientIP: netip.MustParseAddr("203.0.113.1")}, nil},
-	} {
+	}
+}
+
+func TestFilter(t *testing.T) {
+	all := filterEvents()
+	for _, tc := range filterCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []uint64
 			for i := range all {
@@ -86,6 +116,60 @@ func TestFilter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFiltersThroughPublish: every filter of TestFilter subscribed at once,
+// each twice (the second with pointers of its own, so equal filters share
+// a check), gets through Publish exactly what it selects; and after some
+// unsubscribe the others still do. A grouping that merged two different
+// filters, or lost a subscriber of a shared one, fails here.
+func TestFiltersThroughPublish(t *testing.T) {
+	cases := filterCases()
+	b := stream.New(stream.Config{MaxSubscribers: 2 * len(cases)})
+	defer b.Close()
+	subs := make([][2]*stream.Subscriber, len(cases))
+	for i, tc := range cases {
+		for j := range 2 {
+			f := tc.f
+			if f.Answered != nil {
+				f.Answered = ptr(*f.Answered)
+			}
+			if f.KoD != nil {
+				f.KoD = ptr(*f.KoD)
+			}
+			s, err := b.Subscribe(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			subs[i][j] = s
+		}
+	}
+	check := func(round string, open func(i, j int) bool) {
+		t.Helper()
+		publish(b, filterEvents())
+		for i, tc := range cases {
+			for j := range 2 {
+				if !open(i, j) {
+					continue
+				}
+				got, dropped := seqs(t, parse(t, subs[i][j].Take(nil)))
+				if fmt.Sprint(got) != fmt.Sprint(tc.want) || dropped != 0 {
+					t.Errorf("%s: %s #%d got %v (dropped %d), want %v", round, tc.name, j, got, dropped, tc.want)
+				}
+			}
+		}
+	}
+	check("all subscribed", func(int, int) bool { return true })
+	// Close the first of every even case and both of every fifth.
+	closed := func(i, j int) bool { return i%5 == 0 || (i%2 == 0 && j == 0) }
+	for i := range cases {
+		for j := range 2 {
+			if closed(i, j) {
+				subs[i][j].Close()
+			}
+		}
+	}
+	check("some closed", func(i, j int) bool { return !closed(i, j) })
 }
 
 // frame is one parsed text/event-stream frame.
@@ -148,7 +232,7 @@ func TestSessionFrame(t *testing.T) {
 	e := event(42, "2001:db8::1", kod)
 	e.WorkerID = "w\n\"x\""
 	e.Session.Interface = "eth0\nevent: forged"
-	b.Publish([]stream.Event{e})
+	publish(b, []stream.Event{e})
 	fs := parse(t, sub.Take(nil))
 	if len(fs) != 1 || fs[0].event != "session" {
 		t.Fatalf("frames %+v", fs)
@@ -187,7 +271,7 @@ func TestPublishTake(t *testing.T) {
 		t.Fatal("not listening with two subscribers")
 	}
 	batch := []stream.Event{event(1, "192.0.2.10"), event(2, "192.0.2.11", unanswered), event(3, "192.0.2.12"), event(4, "192.0.2.13", unanswered)}
-	b.Publish(batch)
+	publish(b, batch)
 	// The caller may reuse its events at once.
 	for i := range batch {
 		batch[i] = stream.Event{}
@@ -228,7 +312,7 @@ func TestSlowSubscriberDrops(t *testing.T) {
 		for j := range 2 {
 			batch = append(batch, event(uint64(i*2+j+1), "192.0.2.1"))
 		}
-		b.Publish(batch)
+		publish(b, batch)
 		got, _ := seqs(t, parse(t, fast.Take(nil)))
 		fastGot = append(fastGot, got...)
 	}
@@ -244,7 +328,7 @@ func TestSlowSubscriberDrops(t *testing.T) {
 		t.Errorf("narrow subscriber got %q", rest)
 	}
 	// Once it has taken, it gets events again, and no second notice.
-	b.Publish([]stream.Event{event(11, "192.0.2.1")})
+	publish(b, []stream.Event{event(11, "192.0.2.1")})
 	got, dropped = seqs(t, parse(t, slow.Take(nil)))
 	if fmt.Sprint(got) != "[11]" || dropped != 0 {
 		t.Errorf("after taking: %v and %d dropped", got, dropped)
@@ -252,6 +336,214 @@ func TestSlowSubscriberDrops(t *testing.T) {
 	if st := b.Stats(); st.Dropped != 6 || st.Sent != 4+10+1 {
 		t.Errorf("stats %+v, want 6 dropped, 15 sent", st)
 	}
+}
+
+// TestBatchCounts: a Batch keeps what some filter's subscribers can still
+// take and counts the rest; a session kept for one filter is not counted
+// twice by another that also selects it but had already reached its limit.
+func TestBatchCounts(t *testing.T) {
+	b := stream.New(stream.Config{Buffer: 2})
+	defer b.Close()
+	all, _ := b.Subscribe(stream.Filter{})
+	narrow, _ := b.Subscribe(stream.Filter{Prefix: netip.MustParsePrefix("198.51.100.0/24")})
+	// Two outside the prefix first: all's two places go to them, and the
+	// three inside are over for all but two of them are kept for narrow.
+	publish(b, []stream.Event{event(1, "203.0.113.1"), event(2, "203.0.113.2"),
+		event(3, "198.51.100.3"), event(4, "198.51.100.4"), event(5, "198.51.100.5")})
+	for _, tc := range []struct {
+		name    string
+		s       *stream.Subscriber
+		want    string
+		dropped uint64
+	}{
+		{"all", all, "[1 2]", 3},
+		{"narrow", narrow, "[3 4]", 1},
+	} {
+		got, dropped := seqs(t, parse(t, tc.s.Take(nil)))
+		if fmt.Sprint(got) != tc.want || dropped != tc.dropped {
+			t.Errorf("%s: %v and %d dropped, want %s and %d", tc.name, got, dropped, tc.want, tc.dropped)
+		}
+	}
+	if st := b.Stats(); st.Dropped != 4 || st.Sent != 4 {
+		t.Errorf("stats %+v, want 4 sent and 4 dropped", st)
+	}
+}
+
+// TestBatchBelongsToItsSubscribers: a Batch is offered to the subscribers
+// of the moment its first session came; one who subscribes later gets the
+// next batch, and one who left meanwhile gets nothing.
+func TestBatchBelongsToItsSubscribers(t *testing.T) {
+	b := stream.New(stream.Config{})
+	defer b.Close()
+	early, _ := b.Subscribe(stream.Filter{})
+	leaving, _ := b.Subscribe(stream.Filter{})
+	x := b.NewBatch()
+	add(x, event(1, "192.0.2.1"))
+	late, _ := b.Subscribe(stream.Filter{})
+	leaving.Close()
+	add(x, event(2, "192.0.2.2"))
+	b.Publish(x)
+	if got, _ := seqs(t, parse(t, early.Take(nil))); fmt.Sprint(got) != "[1 2]" {
+		t.Errorf("early subscriber: %v", got)
+	}
+	if rest := late.Take(nil); len(rest) != 0 {
+		t.Errorf("late subscriber got part of a batch begun before it: %q", rest)
+	}
+	x.Reset()
+	add(x, event(3, "192.0.2.3"))
+	b.Publish(x)
+	if got, _ := seqs(t, parse(t, late.Take(nil))); fmt.Sprint(got) != "[3]" {
+		t.Errorf("late subscriber, next batch: %v", got)
+	}
+	if rest := leaving.Take(nil); len(rest) != 0 {
+		t.Errorf("the subscriber that left got %q", rest)
+	}
+	if st := b.Stats(); st.Sent != 3 {
+		t.Errorf("%d sent, want 3", st.Sent)
+	}
+	var none *stream.Broadcaster
+	y := none.NewBatch()
+	add(y, event(1, "192.0.2.1"))
+	none.Publish(y) // nothing to do, and no panic
+}
+
+// TestBatchHoldsWhatCanBeDelivered: under one unfiltered subscriber a
+// batch of 50,000 sessions keeps the 2,048 its queue can take, not 50,000;
+// the rest are counted as dropped.
+func TestBatchHoldsWhatCanBeDelivered(t *testing.T) {
+	const sessions = 50000
+	b := stream.New(stream.Config{})
+	defer b.Close()
+	sub, _ := b.Subscribe(stream.Filter{})
+	e := event(1, "192.0.2.1")
+	before := heap()
+	x := b.NewBatch()
+	for i := range sessions {
+		x.Add(e.WorkerID, uint64(i+1), &e.Session)
+	}
+	held := heap() - before
+	perSession := int64(unsafe.Sizeof(e))
+	t.Logf("a batch of %d sessions holds %d KiB; all of them would be %d KiB", sessions, held>>10, sessions*perSession>>10)
+	if held > sessions*perSession/4 {
+		t.Errorf("the batch holds %d KiB, more than a quarter of all %d sessions (%d KiB)", held>>10, sessions, sessions*perSession>>10)
+	}
+	b.Publish(x)
+	runtime.KeepAlive(x)
+	var got int
+	var dropped uint64
+	for buf := sub.Take(nil); len(buf) > 0; buf = sub.Take(nil) {
+		g, d := seqs(t, parse(t, buf))
+		got, dropped = got+len(g), dropped+d
+	}
+	if got != stream.DefaultBuffer || dropped != sessions-stream.DefaultBuffer {
+		t.Errorf("%d received and %d dropped, want %d and %d", got, dropped, stream.DefaultBuffer, sessions-stream.DefaultBuffer)
+	}
+}
+
+// TestTakeInChunks: a long queue is handed over in pieces of about 64 KiB,
+// Ready receiving again while frames wait, in order; the drop notice comes
+// after the last piece, because the events it names came after them all.
+func TestTakeInChunks(t *testing.T) {
+	const buffer, published = 1000, 1500
+	b := stream.New(stream.Config{Buffer: buffer})
+	defer b.Close()
+	sub, err := b.Subscribe(stream.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []stream.Event
+	for i := range published {
+		batch = append(batch, event(uint64(i+1), "192.0.2.1"))
+	}
+	publish(b, batch)
+	var got []uint64
+	var pieces int
+	for {
+		select {
+		case <-sub.Ready():
+		default:
+			t.Fatalf("Ready not receiving after %d pieces, %d events", pieces, len(got))
+		}
+		buf := sub.Take(nil)
+		// The bound is on the frames before the one that passes it.
+		if len(buf) > 64<<10+2048 {
+			t.Errorf("piece %d is %d bytes", pieces, len(buf))
+		}
+		g, dropped := seqs(t, parse(t, buf))
+		got = append(got, g...)
+		pieces++
+		if dropped != 0 {
+			if dropped != published-buffer || len(got) != buffer {
+				t.Errorf("told %d dropped after %d events, want %d after %d", dropped, len(got), published-buffer, buffer)
+			}
+			break
+		}
+		if len(g) == 0 {
+			t.Fatalf("piece %d empty before the drop notice", pieces)
+		}
+	}
+	for i, seq := range got {
+		if seq != uint64(i+1) {
+			t.Fatalf("event %d has seq %d", i, seq)
+		}
+	}
+	if pieces < 2 {
+		t.Errorf("%d events in %d piece", len(got), pieces)
+	}
+	if rest := sub.Take(nil); len(rest) != 0 {
+		t.Errorf("after the notice: %q", rest)
+	}
+	t.Logf("%d events in %d pieces", len(got), pieces)
+}
+
+// TestSubscribersShareFrames: thirty-two subscribers that read nothing
+// hold one copy of the frames waiting for them, not thirty-two. The heap
+// they add is measured against what the frames themselves take.
+func TestSubscribersShareFrames(t *testing.T) {
+	const subscribers, buffer = 32, 2048
+	b := stream.New(stream.Config{Buffer: buffer, MaxSubscribers: subscribers})
+	defer b.Close()
+	probe, err := b.Subscribe(stream.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range subscribers - 1 {
+		if _, err := b.Subscribe(stream.Filter{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := make([]stream.Event, buffer)
+	for i := range batch {
+		batch[i] = event(uint64(i+1), "192.0.2.1")
+	}
+	before := heap()
+	publish(b, batch)
+	held := heap() - before
+	// Read one subscriber's queue for the size of one copy of the frames.
+	var frames int
+	for {
+		buf := probe.Take(nil)
+		if len(buf) == 0 {
+			break
+		}
+		frames += len(buf)
+	}
+	perCopy := float64(held) / float64(frames)
+	t.Logf("%d subscribers hold %d KiB for %d KiB of frames: %.2f copies", subscribers, held>>10, frames>>10, perCopy)
+	// One copy, plus a queue of references per subscriber (24 bytes each
+	// against frames of about 500): far below two copies, let alone 32.
+	if perCopy > 4 {
+		t.Errorf("the subscribers hold %.1f copies of the frames", perCopy)
+	}
+	runtime.KeepAlive(batch)
+}
+
+// heap is the live heap after a collection.
+func heap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
 
 // TestCap: over MaxSubscribers Subscribe fails with ErrTooMany; Close
@@ -294,7 +586,7 @@ func TestCap(t *testing.T) {
 	if _, err := b.Subscribe(stream.Filter{}); !errors.Is(err, stream.ErrClosed) {
 		t.Errorf("Subscribe after Close: %v", err)
 	}
-	b.Publish([]stream.Event{event(1, "192.0.2.1")}) // no one: nothing happens
+	publish(b, []stream.Event{event(1, "192.0.2.1")}) // no one: nothing happens
 }
 
 // TestConcurrentAccounting: while one goroutine publishes and a reader
@@ -333,7 +625,7 @@ func TestConcurrentAccounting(t *testing.T) {
 			for j := range batch {
 				batch[j] = event(uint64(i*per+j+1), "192.0.2.1")
 			}
-			b.Publish(batch)
+			publish(b, batch)
 		}
 	}()
 	var got []uint64
@@ -353,7 +645,8 @@ func TestConcurrentAccounting(t *testing.T) {
 			done = true
 		}
 	}
-	take()
+	for take(); len(buf) > 0; take() { // what the last batches left
+	}
 	close(stop)
 	wg.Wait()
 	sub.Close()
