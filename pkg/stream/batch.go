@@ -1,6 +1,10 @@
 package stream
 
-import "github.com/ntp-monitor/ntp-monitor/pkg/session"
+import (
+	"slices"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
+)
 
 // A Batch gathers, while the writer builds a batch for the store, the
 // sessions its subscribers will be offered once it commits. It keeps a
@@ -36,7 +40,10 @@ func (x *Batch) Add(workerID string, seq uint64, s *session.Session) {
 		}
 		x.a = x.b.audience.Load()
 		n := len(x.a.groups)
-		x.kept, x.over = resize(x.kept, n), resize(x.over, n)
+		x.kept = slices.Grow(x.kept[:0], n)[:n]
+		x.over = slices.Grow(x.over[:0], n)[:n]
+		clear(x.kept)
+		clear(x.over)
 	}
 	keep := false
 	for i := range x.a.groups {
@@ -61,14 +68,4 @@ func (x *Batch) Reset() {
 	x.a = nil
 	clear(x.events) // no strings of old sessions kept alive
 	x.events = x.events[:0]
-}
-
-// resize returns s with n zero elements, reusing its memory.
-func resize[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	s = s[:n]
-	clear(s)
-	return s
 }
