@@ -57,9 +57,20 @@ func (s *Store) DeleteSeriesBefore(ctx context.Context, step time.Duration, befo
 	return 0, fmt.Errorf("store: no series of resolution %s", step)
 }
 
+// deleteSeries deletes table's buckets before the cutoff. Once any went,
+// it counts a write into the settled series (series_memo.go), after the
+// chunks rather than in each: until then a reader may still be handed the
+// merge from before the delete, as it would have been a moment earlier.
 func (s *Store) deleteSeries(ctx context.Context, table string, before time.Time) (int64, error) {
-	return s.deleteChunks(ctx, table+" before "+before.UTC().Format(time.RFC3339),
+	what := table + " before " + before.UTC().Format(time.RFC3339)
+	n, err := s.deleteChunks(ctx, what,
 		"DELETE FROM "+table+" WHERE rowid IN (SELECT rowid FROM "+table+" WHERE bucket < ? LIMIT ?)", before.Unix())
+	if n > 0 {
+		if berr := bumpSettled(context.WithoutCancel(ctx), s.w); berr != nil && err == nil {
+			err = fmt.Errorf("store: delete %s: count the write into the settled series: %w", what, berr)
+		}
+	}
+	return n, err
 }
 
 // deleteChunks runs query, a DELETE of at most cleanupChunk rows whose

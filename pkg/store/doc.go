@@ -30,9 +30,12 @@
 // loghist, within 1.09 % at any percentile), so any range reads as one
 // bucket: [Store.Series] per step from the coarsest table the step allows,
 // [Store.SeriesTotals] over a whole range from whole days, the whole hours
-// at their ends and the ragged minutes. [Store.SeriesStart] is when the
-// series began: a database migrated from before it has no series for its
-// past.
+// at their ends and the ragged minutes. What lies more than a few minutes
+// before now is merged once and kept until a write reaches it (a late
+// session, a cleanup: series_info.settled_writes counts them), so a long
+// range costs the read of its last minutes. [Store.SeriesStart] is when
+// the series began: a database migrated from before it has no series for
+// its past.
 //
 // # Reading
 //

@@ -156,20 +156,19 @@ func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []s
 	lo := floorDiv(from.Unix(), minute) * minute
 	hi := floorDiv(to.Unix()+minute-1, minute) * minute
 	out := make(map[string]*SeriesBucket)
-	into := func(iface string, _ int64, r *storedBucket) error {
-		b := out[iface]
-		if b == nil {
-			b = new(SeriesBucket)
-			out[iface] = b
-		}
-		return b.mergeStored(r)
-	}
-	for _, sp := range coverSpans(lo, hi) {
-		if err := s.readSeries(ctx, seriesTables[sp.level].table, sp.lo, sp.hi, ifaces, into); err != nil {
+	if cut := settledCut(lo, hi, s.clock.now()); cut > lo {
+		past, err := s.settledTotals(ctx, lo, cut, ifaces)
+		if err != nil {
 			return nil, err
 		}
+		for iface, b := range past {
+			own := new(SeriesBucket)
+			own.Merge(b)
+			out[iface] = own
+		}
+		lo = cut
 	}
-	return out, nil
+	return s.mergeSpans(ctx, lo, hi, ifaces, out)
 }
 
 // seriesSpan is [lo, hi) of one resolution's buckets, in Unix seconds.

@@ -82,6 +82,15 @@ func (s *Store) commitSeries(ctx context.Context, tx *sql.Tx, b *Batch, newClien
 			u.Merge(m)
 		}
 	}
+	now := s.clock.now()
+	for k := range levels[0] {
+		if isLate(k.start, now) {
+			if err := bumpSettled(ctx, tx); err != nil {
+				return s.wrap("commit: count a write into the settled series", err)
+			}
+			break
+		}
+	}
 	for i, buckets := range levels {
 		get := tx.StmtContext(ctx, s.series[i].get)
 		put := tx.StmtContext(ctx, s.series[i].put)

@@ -52,6 +52,9 @@ type Store struct {
 	seqStmt *sql.Stmt
 	series  []seriesStmts // one per seriesTables entry
 
+	clock clock       // the series' now, never going back
+	memo  settledMemo // merges of the series' settled past (series_memo.go)
+
 	// seriesOff makes Commit write the client rows and seqs alone, as
 	// before the series: the reference BenchmarkCommitSeries measures the
 	// series' cost against. Nothing else sets it.

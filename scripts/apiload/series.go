@@ -70,7 +70,9 @@ func minutePool(iface, ifaces, clients, perMinute int, seed uint64) []store.Seri
 }
 
 // fillSeries writes the series of ifaces interfaces ending at the minute
-// before end.
+// before the second whole hour after end: ahead of the clock, so that a
+// load run within the hour after the fill finds the last minutes before
+// its now filled, as a live server's are, and reads them.
 func fillSeries(ctx context.Context, dbPath string, ifaces, clients, perMinute, minuteDays, hourDays int, end time.Time) error {
 	db, err := sql.Open("sqlite", "file:"+dbPath+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
 	if err != nil {
@@ -80,7 +82,7 @@ func fillSeries(ctx context.Context, dbPath string, ifaces, clients, perMinute, 
 	db.SetMaxOpenConns(1)
 	cols := "(interface_name, bucket, " + store.SeriesRowColumns + ") VALUES (?, ?" +
 		strings.Repeat(", ?", strings.Count(store.SeriesRowColumns, ",")+1) + ")"
-	end = end.Truncate(time.Hour)
+	end = end.Truncate(time.Hour).Add(2 * time.Hour)
 	for i := range ifaces {
 		name := fmt.Sprintf("eth%d", i)
 		pool := minutePool(i, ifaces, clients, perMinute, uint64(i+1))

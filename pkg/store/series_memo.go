@@ -1,0 +1,226 @@
+package store
+
+// The settled past of the series, merged once.
+//
+// A long range's totals (the statistics over 30 days) merge about 135
+// stored buckets per interface, nearly all of which no commit will touch
+// again: sessions land in the minute of their capture time, which is the
+// current minute or the one before. So SeriesTotals splits [lo, hi) at a
+// cut a few minutes before now: what lies before the cut, the settled
+// part, is merged once and kept, and only the few minutes after it are read
+// on every call.
+//
+// What is kept is never stale. series_info.settled_writes counts the
+// commits that wrote a minute bucket more than lateAfter before their own
+// clock (a worker resending after a reconnect, a --pcap-file of last
+// week) and the cleanups that deleted buckets; both bump it in or right
+// after their transaction. A merge remembers the count it read before
+// reading the buckets and is used only while the count is unchanged: a
+// write that the merge might have missed has raised it by then. The count
+// lives in the database rather than in the Store so that any writer of the
+// file is seen.
+//
+// The reader cuts settleAfter before its clock and the writer flags writes
+// lateAfter before its own, a minute apart: a bucket the reader deems
+// settled ends at most settleAfter before the reader's now, so an unflagged
+// write could reach it only from a clock more than a minute behind (a
+// commit that took that long, or another host's clock that far off). Both
+// read Store.clock, which never goes back, so a stepped host clock cannot
+// make a late write look current.
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// lateAfter is how far before the writer's clock a minute bucket's
+	// start makes its write a write into the settled past.
+	lateAfter = 2 * time.Minute
+	// settleAfter is how far before the reader's clock the settled part
+	// of a range ends.
+	settleAfter = lateAfter + time.Minute
+	// memoEntries bounds the merges kept: a few ranges each of the
+	// statistics, the timeseries page and /metrics, a minute or two
+	// apart. Each is one merged bucket per interface (about 10 KiB).
+	memoEntries = 32
+)
+
+// settledKey names one settled merge: [lo, cut) on an interface set.
+type settledKey struct {
+	lo, cut int64
+	all     bool   // every interface; ifaces is empty
+	ifaces  string // the interface names, NUL-separated
+}
+
+// settled is one merge of the settled part of a range, or one in progress.
+type settled struct {
+	writes int64         // series_info.settled_writes when it was read
+	done   chan struct{} // closed when tot or err is set
+	tot    map[string]*SeriesBucket
+	err    error
+	used   int64 // memo.tick when it was last asked for
+}
+
+// settledMemo keeps the latest merges of settled ranges, at most
+// memoEntries, the least recently used going first. Concurrent callers
+// asking for the same range wait for one merge.
+type settledMemo struct {
+	mu      sync.Mutex
+	tick    int64
+	entries map[settledKey]*settled
+}
+
+// clock is a reading of time.Now that never goes back: a host clock
+// stepped back reads as the latest time seen until it catches up, so that
+// a write near the stepped clock's now is still judged against the cut of
+// a merge made before the step.
+type clock struct {
+	latest atomic.Int64 // Unix nanoseconds
+	// read is the time source, time.Now when nil; the memo's tests set
+	// it before any use.
+	read func() time.Time
+}
+
+func (c *clock) now() time.Time {
+	read := c.read
+	if read == nil {
+		read = time.Now
+	}
+	n := read().UnixNano()
+	for {
+		l := c.latest.Load()
+		if n <= l {
+			return time.Unix(0, l)
+		}
+		if c.latest.CompareAndSwap(l, n) {
+			return time.Unix(0, n)
+		}
+	}
+}
+
+// settledCut is where the settled part of [lo, hi) ends for a reader
+// whose clock reads now: settleAfter before now on the minute, within
+// [lo, hi].
+func settledCut(lo, hi int64, now time.Time) int64 {
+	minute := int64(MinuteStep / time.Second)
+	cut := floorDiv(now.Add(-settleAfter).Unix(), minute) * minute
+	return max(lo, min(hi, cut))
+}
+
+// isLate reports whether a write into the minute that starts at start,
+// by a writer whose clock reads now, may change a settled merge.
+func isLate(start int64, now time.Time) bool {
+	return start < now.Add(-lateAfter).Unix()
+}
+
+// settledWrites reads series_info.settled_writes.
+func (s *Store) settledWrites(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, "SELECT settled_writes FROM series_info WHERE id = 1").Scan(&n); err != nil {
+		return 0, s.wrap("read series_info", err)
+	}
+	return n, nil
+}
+
+// bumpSettled raises series_info.settled_writes; ex is the transaction
+// of the write, or the writer pool right after it.
+func bumpSettled(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}) error {
+	_, err := ex.ExecContext(ctx, "UPDATE series_info SET settled_writes = settled_writes + 1 WHERE id = 1")
+	return err
+}
+
+// settledTotals is the merge of the stored buckets of [lo, cut) per
+// interface, from the memo when no write into the settled past happened
+// since it was made. The map and its buckets are shared: callers merge
+// them into their own.
+func (s *Store) settledTotals(ctx context.Context, lo, cut int64, ifaces []string) (map[string]*SeriesBucket, error) {
+	writes, err := s.settledWrites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := settledKey{lo: lo, cut: cut, all: ifaces == nil, ifaces: strings.Join(ifaces, "\x00")}
+	m := &s.memo
+	m.mu.Lock()
+	m.tick++
+	e := m.entries[key]
+	if e != nil && e.writes >= writes {
+		e.used = m.tick
+		m.mu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if e.err != nil {
+			return nil, e.err
+		}
+		return e.tot, nil
+	}
+	e = &settled{writes: writes, done: make(chan struct{}), used: m.tick}
+	if m.entries == nil {
+		m.entries = make(map[settledKey]*settled)
+	}
+	m.entries[key] = e
+	m.evict()
+	m.mu.Unlock()
+
+	// The merge is shared by whoever asks meanwhile, so one caller giving
+	// up does not fail the others.
+	e.tot, e.err = s.mergeSpans(context.WithoutCancel(ctx), lo, cut, ifaces, nil)
+	if e.err != nil {
+		m.mu.Lock()
+		if m.entries[key] == e {
+			delete(m.entries, key)
+		}
+		m.mu.Unlock()
+	}
+	close(e.done)
+	if e.err != nil {
+		return nil, e.err
+	}
+	return e.tot, nil
+}
+
+// evict drops the least recently used entries beyond memoEntries; m.mu is
+// held.
+func (m *settledMemo) evict() {
+	for len(m.entries) > memoEntries {
+		var oldest settledKey
+		first := true
+		for k, e := range m.entries {
+			if first || e.used < m.entries[oldest].used {
+				oldest, first = k, false
+			}
+		}
+		delete(m.entries, oldest)
+	}
+}
+
+// mergeSpans merges the stored buckets of [lo, hi) per interface into out
+// (nil: a new map), reading as few as cover the range (coverSpans).
+func (s *Store) mergeSpans(ctx context.Context, lo, hi int64, ifaces []string, out map[string]*SeriesBucket) (map[string]*SeriesBucket, error) {
+	if out == nil {
+		out = make(map[string]*SeriesBucket)
+	}
+	into := func(iface string, _ int64, r *storedBucket) error {
+		b := out[iface]
+		if b == nil {
+			b = new(SeriesBucket)
+			out[iface] = b
+		}
+		return b.mergeStored(r)
+	}
+	for _, sp := range coverSpans(lo, hi) {
+		if err := s.readSeries(ctx, seriesTables[sp.level].table, sp.lo, sp.hi, ifaces, into); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
