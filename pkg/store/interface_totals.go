@@ -271,7 +271,10 @@ func outwards(v, cur any, least bool) bool {
 // totalsUpsertSQL adds a totalsDelta to an interface's row, creating it
 // for a new interface.
 var totalsUpsertSQL = func() string {
-	cols := []string{"interface_name", "clients", "clients_with_kod", "latency_clients", "answered_clients", "no_version"}
+	// changes counts the commits (and deleted rows) that touched the
+	// interface's client rows: the version its activity counts are kept
+	// by (statistics.go).
+	cols := []string{"interface_name", "changes", "clients", "clients_with_kod", "latency_clients", "answered_clients", "no_version"}
 	var set []string
 	for _, c := range cols[1:] {
 		set = append(set, c+" = "+c+" + excluded."+c)
@@ -314,7 +317,7 @@ func commitTotals(ctx context.Context, tx *sql.Tx, deltas map[string]*totalsDelt
 	}
 	defer st.Close()
 	for iface, d := range deltas {
-		args := []any{iface, d.clients, d.withKoD, d.latClients, d.ansClients, d.noVersion}
+		args := []any{iface, 1, d.clients, d.withKoD, d.latClients, d.ansClients, d.noVersion}
 		for _, n := range d.versions {
 			args = append(args, n)
 		}

@@ -81,6 +81,13 @@ func check(t *testing.T, s *Store, when string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rows0 int64
+	if err := s.ReadDB().QueryRowContext(ctx, "SELECT count(*) FROM ntp_clients").Scan(&rows0); err != nil {
+		t.Fatal(err)
+	}
+	if dbs, err := s.Stats(ctx); err != nil || dbs.Rows != rows0 {
+		t.Errorf("%s: Stats: %d rows, %v; the table has %d", when, dbs.Rows, err, rows0)
+	}
 	var sb strings.Builder
 	sb.WriteString(`SELECT interface_name, count(*), sum(last_seen_timestamp >= ?), sum(last_seen_timestamp >= ?),
 		sum(session_count), sum(answered_count), sum(unanswered_count), sum(kod_count), sum(kod_count > 0),

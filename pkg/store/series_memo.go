@@ -32,7 +32,6 @@ import (
 	"context"
 	"database/sql"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -44,35 +43,19 @@ const (
 	// settleAfter is how far before the reader's clock the settled part
 	// of a range ends.
 	settleAfter = lateAfter + time.Minute
-	// memoEntries bounds the merges kept: a few ranges each of the
+	// settledKept bounds the merges kept: a few ranges each of the
 	// statistics, the timeseries page and /metrics, a minute or two
 	// apart. Each is one merged bucket per interface (about 10 KiB).
-	memoEntries = 32
+	settledKept = 32
 )
 
-// settledKey names one settled merge: [lo, cut) on an interface set.
+// settledKey names one settled merge: [lo, cut) on an interface set, as
+// of a count of writes into the settled past.
 type settledKey struct {
 	lo, cut int64
 	all     bool   // every interface; ifaces is empty
 	ifaces  string // the interface names, NUL-separated
-}
-
-// settled is one merge of the settled part of a range, or one in progress.
-type settled struct {
-	writes int64         // series_info.settled_writes when it was read
-	done   chan struct{} // closed when tot or err is set
-	tot    map[string]*SeriesBucket
-	err    error
-	used   int64 // memo.tick when it was last asked for
-}
-
-// settledMemo keeps the latest merges of settled ranges, at most
-// memoEntries, the least recently used going first. Concurrent callers
-// asking for the same range wait for one merge.
-type settledMemo struct {
-	mu      sync.Mutex
-	tick    int64
-	entries map[settledKey]*settled
+	writes  int64  // series_info.settled_writes before the merge read
 }
 
 // clock is a reading of time.Now that never goes back: a host clock
@@ -137,70 +120,19 @@ func bumpSettled(ctx context.Context, ex interface {
 }
 
 // settledTotals is the merge of the stored buckets of [lo, cut) per
-// interface, from the memo when no write into the settled past happened
-// since it was made. The map and its buckets are shared: callers merge
-// them into their own.
+// interface, kept (Store.settled) until a write into the settled past.
+// The map and its buckets are shared: callers merge them into their own.
 func (s *Store) settledTotals(ctx context.Context, lo, cut int64, ifaces []string) (map[string]*SeriesBucket, error) {
+	// Read before the buckets: a write the merge misses has raised it by
+	// the next call.
 	writes, err := s.settledWrites(ctx)
 	if err != nil {
 		return nil, err
 	}
-	key := settledKey{lo: lo, cut: cut, all: ifaces == nil, ifaces: strings.Join(ifaces, "\x00")}
-	m := &s.memo
-	m.mu.Lock()
-	m.tick++
-	e := m.entries[key]
-	if e != nil && e.writes >= writes {
-		e.used = m.tick
-		m.mu.Unlock()
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if e.err != nil {
-			return nil, e.err
-		}
-		return e.tot, nil
-	}
-	e = &settled{writes: writes, done: make(chan struct{}), used: m.tick}
-	if m.entries == nil {
-		m.entries = make(map[settledKey]*settled)
-	}
-	m.entries[key] = e
-	m.evict()
-	m.mu.Unlock()
-
-	// The merge is shared by whoever asks meanwhile, so one caller giving
-	// up does not fail the others.
-	e.tot, e.err = s.mergeSpans(context.WithoutCancel(ctx), lo, cut, ifaces, nil)
-	if e.err != nil {
-		m.mu.Lock()
-		if m.entries[key] == e {
-			delete(m.entries, key)
-		}
-		m.mu.Unlock()
-	}
-	close(e.done)
-	if e.err != nil {
-		return nil, e.err
-	}
-	return e.tot, nil
-}
-
-// evict drops the least recently used entries beyond memoEntries; m.mu is
-// held.
-func (m *settledMemo) evict() {
-	for len(m.entries) > memoEntries {
-		var oldest settledKey
-		first := true
-		for k, e := range m.entries {
-			if first || e.used < m.entries[oldest].used {
-				oldest, first = k, false
-			}
-		}
-		delete(m.entries, oldest)
-	}
+	key := settledKey{lo: lo, cut: cut, all: ifaces == nil, ifaces: strings.Join(ifaces, "\x00"), writes: writes}
+	return s.settled.get(ctx, key, func(ctx context.Context) (map[string]*SeriesBucket, error) {
+		return s.mergeSpans(ctx, lo, cut, ifaces, nil)
+	})
 }
 
 // mergeSpans merges the stored buckets of [lo, hi) per interface into out

@@ -26,7 +26,6 @@ func (c *testClock) on(s *Store) *Store  { s.clock.read = c.read; return s }
 func unixMinute(t time.Time) int64       { return t.Unix() / 60 * 60 }
 func at(min float64) float64             { return min * 60 }
 func (c *testClock) add(d time.Duration) { c.set(c.read().Add(d)) }
-func memoLen(s *Store) int               { s.memo.mu.Lock(); defer s.memo.mu.Unlock(); return len(s.memo.entries) }
 
 // directTotals merges [from, to) straight from the tables, without the
 // memo: what SeriesTotals must always equal.
@@ -158,19 +157,13 @@ func TestSettledTotalsStayTrue(t *testing.T) {
 
 	check("first read")
 	writes := settledWritesOf(t, s)
-	if n := memoLen(s); n != 2 {
+	if n := s.settled.len(); n != 2 {
 		t.Fatalf("after the first reads the memo holds %d merges, want 2 (one per range)", n)
 	}
-	kept := s.memo.entries
-	before := make(map[settledKey]*settled, len(kept))
-	for k, e := range kept {
-		before[k] = e
-	}
+	before := maps.Clone(s.settled.entries)
 	check("second read")
-	for k, e := range s.memo.entries {
-		if before[k] != e {
-			t.Fatalf("second read merged %+v again with no write in between", k)
-		}
+	if !maps.Equal(before, s.settled.entries) {
+		t.Fatalf("the second read merged again with no write in between")
 	}
 
 	// A session of the current minute is not late: the kept merges stay,
@@ -246,37 +239,13 @@ func TestSettledTotalsConcurrent(t *testing.T) {
 		}
 		sameTotals(t, fmt.Sprintf("reader %d", i), got[i], want)
 	}
-	if n := memoLen(s); n != 1 {
+	if n := s.settled.len(); n != 1 {
 		t.Errorf("16 readers of one range left %d merges, want 1", n)
 	}
 	// The callers' buckets are their own: changing one changes no other
 	// read.
 	got[0]["eth0"].Requests = -1
 	sameTotals(t, "after a caller changed its copy", totals(t, s, from, to), want)
-}
-
-// The memo keeps at most memoEntries merges, the least recently asked
-// for going first.
-func TestSettledMemoBounded(t *testing.T) {
-	var clk testClock
-	clk.set(t0.Add(2 * time.Hour))
-	s := clk.on(openTest(t, Options{}))
-	commitAll(t, s, "w", 1, sess("198.51.100.1", at(1)))
-	to := t0.Add(2 * time.Hour)
-	for i := range memoEntries + 8 {
-		totals(t, s, t0.Add(time.Duration(i)*time.Minute), to)
-		totals(t, s, t0, to) // asked for every time: never the oldest
-	}
-	if n := memoLen(s); n != memoEntries {
-		t.Fatalf("memo holds %d merges, want %d", n, memoEntries)
-	}
-	cut := settledCut(unixMinute(t0), unixMinute(to), clk.read())
-	if s.memo.entries[settledKey{lo: unixMinute(t0), cut: cut, all: true}] == nil {
-		t.Error("the range asked for most often was evicted")
-	}
-	if s.memo.entries[settledKey{lo: unixMinute(t0.Add(time.Minute)), cut: cut, all: true}] != nil {
-		t.Error("the least recently asked range is still kept")
-	}
 }
 
 // The store's clock never goes back.

@@ -71,7 +71,7 @@ func (s *Store) InterfaceStatistics(ctx context.Context, now time.Time) ([]Inter
 		mode1, mode2, mode5, mode6, mode7,
 		latency_count, latency_clients, latency_sum, latency_min, latency_max,
 		answered_clients, processing_sum, processing_min, processing_max,
-		total_sum, total_min, total_max, first_seen, last_seen, no_version`)
+		total_sum, total_min, total_max, first_seen, last_seen, no_version, changes`)
 	for v := 0; v < 8; v++ {
 		sb.WriteString(", version" + strconv.Itoa(v))
 	}
@@ -82,18 +82,20 @@ func (s *Store) InterfaceStatistics(ctx context.Context, now time.Time) ([]Inter
 	}
 	defer rows.Close()
 	var out []InterfaceStats
+	var changes []int64
 	for rows.Next() {
 		var st InterfaceStats
 		var m1, m2, m5, m6, m7 int64
 		var latSum, procSum, totSum float64
 		var first, last sql.NullString
 		var versions [8]int64
+		var ch int64
 		dest := []any{&st.Interface, &st.Clients, &st.Sessions, &st.Answered, &st.Unanswered, &st.KoD, &st.ClientsWithKoD,
 			&m1, &m2, &m5, &m6, &m7,
 			&st.Latency.Sessions, &st.Latency.Clients, &latSum, &st.Latency.Min, &st.Latency.Max,
 			&st.Processing.Clients, &procSum, &st.Processing.Min, &st.Processing.Max,
 			&totSum, &st.Total.Min, &st.Total.Max,
-			&first, &last, &st.ClientsNoVersion}
+			&first, &last, &st.ClientsNoVersion, &ch}
 		for i := range versions {
 			dest = append(dest, &versions[i])
 		}
@@ -115,24 +117,55 @@ func (s *Store) InterfaceStatistics(ctx context.Context, now time.Time) ([]Inter
 		st.Processing.Mean = mean(procSum, st.Answered)
 		st.Total.Mean = mean(totSum, st.Answered)
 		out = append(out, st)
+		changes = append(changes, ch)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: interface statistics: %w", err)
 	}
 	rows.Close()
-	hour := formatTime(now.Add(-time.Hour))
-	day := formatTime(now.Add(-24 * time.Hour))
+	// Counted as of the whole second, so that the requests of one second
+	// share one count per interface until a commit changes its rows.
+	at := now.Truncate(time.Second).Unix()
 	for i := range out {
 		st := &out[i]
-		// A range of the index, counted without reading the rows.
-		err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(last_seen_timestamp >= ?), 0) FROM ntp_clients
-			INDEXED BY ntp_clients_interface_last_seen WHERE interface_name = ? AND last_seen_timestamp >= ?`,
-			hour, st.Interface, day).Scan(&st.ActiveLastDay, &st.ActiveLastHour)
+		key := activeKey{iface: st.Interface, changes: changes[i], at: at}
+		n, err := s.active.get(ctx, key, func(ctx context.Context) (activeCounts, error) {
+			return activeOf(ctx, tx, key)
+		})
 		if err != nil {
 			return nil, fmt.Errorf("store: interface statistics: active clients of %s: %w", st.Interface, err)
 		}
+		st.ActiveLastHour, st.ActiveLastDay = n.hour, n.day
 	}
 	return out, nil
+}
+
+// activeKept bounds the activity counts kept: an interface's of a few
+// seconds, for up to 64 interfaces.
+const activeKept = 256
+
+// activeKey names the activity counts of one interface: as of its
+// interface_totals.changes, at a Unix second.
+type activeKey struct {
+	iface   string
+	changes int64
+	at      int64
+}
+
+// activeCounts are the clients of an interface seen in the hour and in the
+// day before a time.
+type activeCounts struct{ hour, day int64 }
+
+// activeOf counts key's active clients, a range of the index read without
+// the rows. Exact, it reads every client of the last day (about 0.2 µs
+// each), which is why InterfaceStatistics keeps the counts (Store.active).
+func activeOf(ctx context.Context, tx *sql.Tx, key activeKey) (activeCounts, error) {
+	at := time.Unix(key.at, 0)
+	var n activeCounts
+	err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(last_seen_timestamp >= ?), 0) FROM ntp_clients
+		INDEXED BY ntp_clients_interface_last_seen WHERE interface_name = ? AND last_seen_timestamp >= ?`,
+		formatTime(at.Add(-time.Hour)), key.iface, formatTime(at.Add(-24*time.Hour))).Scan(&n.day, &n.hour)
+	return n, err
 }
 
 // ClientMeans are the nearest-rank p50 and p95 of one interface's

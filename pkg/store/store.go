@@ -52,8 +52,9 @@ type Store struct {
 	seqStmt *sql.Stmt
 	series  []seriesStmts // one per seriesTables entry
 
-	clock clock       // the series' now, never going back
-	memo  settledMemo // merges of the series' settled past (series_memo.go)
+	clock   clock                                      // the series' now, never going back
+	settled memo[settledKey, map[string]*SeriesBucket] // merges of the series' settled past (series_memo.go)
+	active  memo[activeKey, activeCounts]              // clients seen in the last hour and day (statistics.go)
 
 	// seriesOff makes Commit write the client rows and seqs alone, as
 	// before the series: the reference BenchmarkCommitSeries measures the
@@ -95,6 +96,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	restrictOthers(abs, opts.Logger)
 
 	s := &Store{path: abs, log: opts.Logger}
+	s.settled.size, s.active.size = settledKept, activeKept
 	s.w, err = sql.Open("sqlite", dsn(abs, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)

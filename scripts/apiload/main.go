@@ -111,6 +111,75 @@ func fill(args []string) error {
 	return nil
 }
 
+// genSession makes s a session of client i (on interface i mod ifaces)
+// captured at ts: mostly NTPv4, 5 % unanswered, a third of the answers
+// with a latency, one in a hundred a RATE Kiss-o'-Death.
+func genSession(rng *rand.Rand, s *session.Session, i, ifaces int, ts time.Time) {
+	*s = session.Session{
+		ClientIP: clientAddr(i), ClientPort: uint16(1024 + i%60000),
+		ServerIP: netip.MustParseAddr("192.0.2.1"), ServerPort: 123,
+		Interface: fmt.Sprintf("eth%d", i%ifaces), Version: 4, Mode: 3, Poll: 6, PacketLength: 48,
+		Timestamp: ts,
+	}
+	switch r := rng.IntN(100); {
+	case r < 8:
+		s.Version = 3
+	case r < 9:
+		s.Version = 2
+	}
+	if rng.IntN(20) == 0 { // 5% unanswered
+		return
+	}
+	s.Answered, s.Stratum, s.Precision = true, 2, -24
+	s.RootDelay, s.RootDispersion, s.ReferenceID, s.Leap = 0.01, 0.02, "192.0.2.200", session.LeapNoWarning
+	s.Processing = 20e-6 + rng.Float64()*80e-6
+	s.Total = s.Processing + 50e-6 + rng.ExpFloat64()*200e-6
+	if rng.IntN(3) != 0 { // chrony hides its transmit time
+		s.Latency, s.LatencyValid = 0.0002+rng.ExpFloat64()*0.01, true
+	}
+	tx := float64(s.Timestamp.UnixNano()) / 1e9
+	s.OriginateTime, s.ReceiveTime, s.TransmitTime = tx, tx+0.0001, tx+0.0002
+	if rng.IntN(100) == 0 {
+		s.Stratum, s.KoD, s.ReferenceID = 0, "RATE", "RATE"
+	}
+}
+
+// ingest commits rate sessions a second, captured now, of clients drawn
+// from the first clients, in a batch every 100 ms through the store's
+// write path, until ctx ends: the commits a live collector makes while the
+// API is read. It returns the commits and the sessions they held.
+func ingest(ctx context.Context, st *store.Store, rate, clients, ifaces int) (commits, sessions int, err error) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	b := store.NewBatch()
+	var s session.Session
+	var seq uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return commits, sessions, nil
+		case <-tick.C:
+		}
+		now := time.Now()
+		for range max(rate/10, 1) {
+			genSession(rng, &s, rng.IntN(clients), ifaces, now)
+			seq++
+			b.Add("ingest", s.Interface, seq, &s)
+		}
+		n := b.Len()
+		if _, err := st.Commit(ctx, b); err != nil {
+			if ctx.Err() != nil {
+				return commits, sessions, nil
+			}
+			return commits, sessions, err
+		}
+		commits++
+		sessions += n
+		b.Reset()
+	}
+}
+
 func fillClients(ctx context.Context, st *store.Store, clients, ifaces, batchRows int) error {
 	// The clients' last sessions spread over the 30 days before now, so the
 	// "active in the last hour/day" windows hold a realistic share.
@@ -129,32 +198,7 @@ func fillClients(ctx context.Context, st *store.Store, clients, ifaces, batchRow
 		}
 		last := now.Add(-time.Duration(rng.Int64N(int64(span))))
 		for k := range n {
-			s = session.Session{
-				ClientIP: clientAddr(i), ClientPort: uint16(1024 + i%60000),
-				ServerIP: netip.MustParseAddr("192.0.2.1"), ServerPort: 123,
-				Interface: fmt.Sprintf("eth%d", i%ifaces), Version: 4, Mode: 3, Poll: 6, PacketLength: 48,
-				Timestamp: last.Add(-time.Duration(k) * 64 * time.Second),
-			}
-			switch r := rng.IntN(100); {
-			case r < 8:
-				s.Version = 3
-			case r < 9:
-				s.Version = 2
-			}
-			if rng.IntN(20) != 0 { // 5% unanswered
-				s.Answered, s.Stratum, s.Precision = true, 2, -24
-				s.RootDelay, s.RootDispersion, s.ReferenceID, s.Leap = 0.01, 0.02, "192.0.2.200", session.LeapNoWarning
-				s.Processing = 20e-6 + rng.Float64()*80e-6
-				s.Total = s.Processing + 50e-6 + rng.ExpFloat64()*200e-6
-				if rng.IntN(3) != 0 { // chrony hides its transmit time
-					s.Latency, s.LatencyValid = 0.0002+rng.ExpFloat64()*0.01, true
-				}
-				tx := float64(s.Timestamp.UnixNano()) / 1e9
-				s.OriginateTime, s.ReceiveTime, s.TransmitTime = tx, tx+0.0001, tx+0.0002
-				if rng.IntN(100) == 0 {
-					s.Stratum, s.KoD, s.ReferenceID = 0, "RATE", "RATE"
-				}
-			}
+			genSession(rng, &s, i, ifaces, last.Add(-time.Duration(k)*64*time.Second))
 			seq++
 			b.Add("fill", s.Interface, seq, &s)
 			sessions++
@@ -187,6 +231,9 @@ func serve(args []string) error {
 	logFile := fs.String("log", "", "request log file (default: discard)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the API under load)")
 	token := fs.String("token", defaultToken, "admin token of the API (export needs it)")
+	rate := fs.Int("ingest-rate", 0, "commit this many sessions a second while serving, captured now, as a live collector does (0: none)")
+	clients := fs.Int("clients", 1000000, "with --ingest-rate: the clients the sessions are drawn from (as filled)")
+	ifaces := fs.Int("interfaces", 8, "with --ingest-rate: the interfaces (as filled)")
 	fs.Parse(args)
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil)
@@ -216,13 +263,28 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
+	ingested := make(chan struct{})
+	if *rate > 0 {
+		go func() {
+			defer close(ingested)
+			start := time.Now()
+			commits, sessions, err := ingest(ctx, st, *rate, *clients, *ifaces)
+			fmt.Fprintf(os.Stderr, "serve: ingested %d sessions in %d commits over %.1f s\n", sessions, commits, time.Since(start).Seconds())
+			if err != nil {
+				errc <- fmt.Errorf("ingest: %w", err)
+			}
+		}()
+	} else {
+		close(ingested)
+	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	<-ingested
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
