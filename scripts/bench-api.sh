@@ -16,7 +16,11 @@
 # (VmHWM) of exporting every row as NDJSON and as CSV, each in a fresh server
 # process so the peak is the export's.
 #
-# Settings: CLIENTS (1000000), CONCURRENCY (16), DURATION (10s), BENCH_DIR
+# The load runs while the server commits INGEST_RATE sessions a second
+# (2000; apiload serve --ingest-rate) of the filled clients, captured now,
+# as a live collector's reads do: every commit changes what the reads see.
+#
+# Settings: CLIENTS (1000000), CONCURRENCY (16), DURATION (10s), INGEST_RATE (2000), BENCH_DIR
 # (a temporary directory, removed afterwards; set KEEP=1 to keep the DB and
 # reuse it on the next run).
 set -euo pipefail
@@ -26,6 +30,7 @@ export PATH=/usr/local/go/bin:$PATH
 CLIENTS=${CLIENTS:-1000000}
 CONCURRENCY=${CONCURRENCY:-16}
 DURATION=${DURATION:-10s}
+INGEST_RATE=${INGEST_RATE:-2000}
 ADDR=${ADDR:-127.0.0.1:18000}
 BENCH_DIR=${BENCH_DIR:-$(mktemp -d /tmp/ntp-bench-api.XXXXXX)}
 DB=$BENCH_DIR/bench.db
@@ -65,8 +70,8 @@ stop_server() {
 	server_pid=""
 }
 
-echo "== load: $CONCURRENCY concurrent clients, $DURATION per scenario"
-start_server
+echo "== load: $CONCURRENCY concurrent clients, $DURATION per scenario, $INGEST_RATE sessions/s committed meanwhile"
+start_server --ingest-rate "$INGEST_RATE" --clients "$CLIENTS"
 "$BIN" load --url "http://$ADDR" --concurrency "$CONCURRENCY" --duration "$DURATION" --clients "$CLIENTS"
 stop_server
 
