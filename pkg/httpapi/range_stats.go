@@ -2,9 +2,9 @@ package httpapi
 
 // The traffic of a range of time in the statistics endpoints, read from the
 // series: true session percentiles from the merged histograms, distinct
-// clients from the merged sketches, new clients summed. It reads at most a
-// day's hour buckets and two hours of minutes per interface by default, so
-// it needs no cache.
+// clients from the merged sketches, new clients summed. The store keeps the
+// merge of a range's settled past until a write reaches it
+// (store.SeriesTotals), so no cache is needed here.
 
 import (
 	"context"

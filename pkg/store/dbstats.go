@@ -34,8 +34,9 @@ func (s *Store) Stats(ctx context.Context) (DBStats, error) {
 		return st, fmt.Errorf("store: stat %s-wal: %w", s.path, err)
 	}
 	// The rows as interface_totals counts them, kept by every commit and
-	// delete: count(*) would walk the whole table (about 30 ms at
-	// 1,000,000 rows), on every service statistics request and scrape.
+	// delete: count(*) walks the whole table, on every service statistics
+	// request and scrape (at 1,000,000 rows, about 7 ms of CPU a request
+	// and half the server's CPU under 16 concurrent clients).
 	if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(clients), 0) FROM interface_totals").Scan(&st.Rows); err != nil {
 		return st, s.wrap("count rows", err)
 	}

@@ -93,12 +93,26 @@ func TestMemoShared(t *testing.T) {
 		})
 	})
 	<-started
+	m.mu.Lock()
+	asked := m.tick
+	m.mu.Unlock()
 	var waited int
 	var werr error
 	wg.Go(func() {
 		waited, werr = m.get(ctx, "bad", func(context.Context) (int, error) { return 7, nil })
 	})
-	time.Sleep(20 * time.Millisecond)
+	// The second caller has found the entry being computed once it has
+	// ticked the memo (the failing computation holds the entry until
+	// finish), so it is waiting on the failure, not computing first.
+	for {
+		m.mu.Lock()
+		t := m.tick
+		m.mu.Unlock()
+		if t > asked {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	close(finish)
 	wg.Wait()
 	if !errors.Is(first, fail) || werr != nil || waited != 7 {

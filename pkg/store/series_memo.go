@@ -45,7 +45,8 @@ const (
 	settleAfter = lateAfter + time.Minute
 	// settledKept bounds the merges kept: a few ranges each of the
 	// statistics, the timeseries page and /metrics, a minute or two
-	// apart. Each is one merged bucket per interface (about 10 KiB).
+	// apart. Each is one merged bucket per interface: a client sketch of
+	// at most 4 KiB and three histograms.
 	settledKept = 32
 )
 
