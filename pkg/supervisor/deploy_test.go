@@ -225,7 +225,10 @@ func TestInstallScriptLive(t *testing.T) {
 	buildRealWorker(t, bins)
 	repo, _ := filepath.Abs("../..")
 	_, hadUser := exec.Command("getent", "passwd", "ntp-monitor").Output()
-	out, err := exec.Command("unshare", "-m", "bash", "testdata/live-install.sh", repo, bins).CombinedOutput()
+	// The script mounts its overlays' tmpfs on this directory in its own
+	// mount namespace only: the empty directory stays on the host, for the
+	// test's cleanup to remove.
+	out, err := exec.Command("unshare", "-m", "bash", "testdata/live-install.sh", repo, bins, t.TempDir()).CombinedOutput()
 	if strings.Contains(string(out), "overlay") && strings.Contains(string(out), "mount") && err != nil {
 		t.Skipf("overlay mounts unavailable here: %s", out)
 	}

@@ -3,11 +3,13 @@
 # caller's private mount namespace (unshare -m), with throwaway overlays over
 # every directory it writes, so the host is left untouched. Checks each step
 # and exits non-zero on the first difference.
-#   live-install.sh REPO BINDIR
+#   live-install.sh REPO BINDIR OVLDIR
+# OVLDIR is an empty directory the caller removes: the tmpfs holding the
+# overlays is mounted on it inside the namespace only, so the directory
+# itself stays on the host, where a mktemp here would leave it behind.
 set -euo pipefail
-repo=$1 bindir=$2
+repo=$1 bindir=$2 ovl=$3
 mount --make-rprivate /
-ovl=$(mktemp -d)
 mount -t tmpfs tmpfs "$ovl"
 for d in /etc /usr/local /var/lib /var/log /run; do
 	n=$(echo "$d" | tr / _)

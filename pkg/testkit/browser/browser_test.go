@@ -255,7 +255,7 @@ func TestCleanup(t *testing.T) {
 func TestReapAfterKill(t *testing.T) {
 	if os.Getenv("BROWSER_REAP_CHILD") == "1" {
 		b := New(t, Options{})
-		fmt.Printf("READY %s %d\n", b.Dir(), b.PID())
+		leftover.Ready(t, b.Dir(), b.PID())
 		time.Sleep(time.Minute)
 		return
 	}

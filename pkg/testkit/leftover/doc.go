@@ -28,7 +28,8 @@
 //
 // RunKilled is for a kit's test of its reaper: it runs the test again in a
 // child process and kills it with SIGKILL once the child has set up what
-// must be reaped.
+// must be reaped and said so with Ready. It then removes the child's
+// t.TempDir directories, which are no kit's to reap.
 //
 // Processes are found and killed by PID alone, never by name: a process
 // belongs to a directory when its working directory is in it, or when one of

@@ -253,8 +253,13 @@ func TestReadRecord(t *testing.T) {
 
 // TestRunKilled reaps the claim of a real owner killed with SIGKILL: a
 // child test that claimed a directory and left a process working in it.
+// RunKilled must remove the child's own t.TempDir directories.
 func TestRunKilled(t *testing.T) {
 	if os.Getenv("LEFTOVER_REAP_CHILD") == "1" {
+		kept := filepath.Join(t.TempDir(), "kept")
+		if err := os.WriteFile(kept, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		dir, err := os.MkdirTemp("", "ntpm-leftover-")
 		if err != nil {
 			t.Fatal(err)
@@ -269,15 +274,20 @@ func TestRunKilled(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Printf("READY %s %d\n", dir, cmd.Process.Pid)
+		Ready(t, dir, cmd.Process.Pid, kept)
 		time.Sleep(time.Minute)
 		return
 	}
 	f := RunKilled(t, "LEFTOVER_REAP_CHILD")
-	var dir string
+	var dir, kept string
 	var pid int
-	if _, err := fmt.Sscan(strings.Join(f, " "), &dir, &pid); err != nil {
+	if _, err := fmt.Sscan(strings.Join(f, " "), &dir, &pid, &kept); err != nil {
 		t.Fatalf("child's READY %q: %v", f, err)
+	}
+	if root := filepath.Dir(filepath.Dir(kept)); !tempRoot(root, t.Name()) {
+		t.Errorf("the child's t.TempDir %s is not in a temp root of this test", filepath.Dir(kept))
+	} else if _, err := os.Stat(root); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the child's temp root %s: %v, want it gone", root, err)
 	}
 	t.Cleanup(func() {
 		os.RemoveAll(dir)
@@ -298,5 +308,29 @@ func TestRunKilled(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s: %v, want it gone", dir, err)
+	}
+}
+
+func TestTempRoot(t *testing.T) {
+	t.Setenv("GOTMPDIR", "")
+	root := filepath.Dir(t.TempDir())
+	if !tempRoot(root, t.Name()) {
+		t.Errorf("tempRoot(%q, %q) = false for this test's own temp root", root, t.Name())
+	}
+	long := "Test" + strings.Repeat("X", 70)
+	for _, tc := range []struct{ dir, name string }{
+		{os.TempDir(), t.Name()},
+		{filepath.Join(os.TempDir(), "ntpm-pg-1"), t.Name()},
+		{filepath.Join(os.TempDir(), "TestOther123"), t.Name()},
+		{filepath.Join(root, "001"), t.Name()},
+		{"/" + filepath.Base(root), t.Name()},
+		{filepath.Join(os.TempDir(), long[:63]+"1"), long},
+	} {
+		if tempRoot(tc.dir, tc.name) {
+			t.Errorf("tempRoot(%q, %q) = true", tc.dir, tc.name)
+		}
+	}
+	if dir := filepath.Join(os.TempDir(), long[:64]+"123"); !tempRoot(dir, long+"/sub") {
+		t.Errorf("tempRoot(%q, %q) = false", dir, long+"/sub")
 	}
 }

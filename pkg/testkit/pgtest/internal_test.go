@@ -115,7 +115,7 @@ func TestCleanup(t *testing.T) {
 func TestReapAfterKill(t *testing.T) {
 	if os.Getenv("PGTEST_REAP_CHILD") == "1" {
 		srv := New(t, Options{NoFsync: true})
-		fmt.Printf("READY %s %d %d\n", srv.SocketDir(), srv.PID(), segmentID(t, srv.SocketDir()))
+		leftover.Ready(t, srv.SocketDir(), srv.PID(), segmentID(t, srv.SocketDir()))
 		time.Sleep(time.Minute)
 		return
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/leftover"
 )
 
 // ChronyOptions configures a chronyd server.
@@ -41,14 +43,23 @@ type Chronyd struct {
 
 // shortTempDir returns a private directory with a short path (a Unix socket
 // path is limited to 107 bytes, and t.TempDir paths can be longer), removed
-// when the test ends.
+// when the test ends. It is claimed for the reaper, which removes it if the
+// test binary dies before its cleanups run.
 func shortTempDir(t testing.TB, prefix string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		t.Fatalf("testnet: %v", err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	rec, err := leftover.Claim(dirKit, dir)
+	if err != nil {
+		os.RemoveAll(dir)
+		t.Fatalf("testnet: %v", err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(dir)
+		rec.Release()
+	})
 	// chronyd refuses a socket directory that others can read.
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatalf("testnet: %v", err)

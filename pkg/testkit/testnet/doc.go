@@ -8,9 +8,9 @@
 // t.Cleanup on every exit path, processes first (by PID), then namespaces,
 // veths and the bridge. A test binary that dies without running its
 // cleanups (killed, or ended by go test -timeout) leaves a record in
-// /run/ntp-monitor-testnet, and the next New removes what it left. Only
-// documentation addresses are used: hosts get 192.0.2.X/24 and
-// 2001:db8:0:1::X/64.
+// /run/ntp-monitor-testnet (and package leftover's claims on its daemons'
+// directories), and the next New removes what it left. Only documentation
+// addresses are used: hosts get 192.0.2.X/24 and 2001:db8:0:1::X/64.
 //
 // Typical use:
 //

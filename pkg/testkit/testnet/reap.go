@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/leftover"
 )
 
 // A test binary killed from outside, or one that `go test -timeout` ends,
@@ -22,6 +24,11 @@ import (
 // gone: it kills their processes that still run, then deletes their
 // namespaces, veths and bridge. Live owners' records are never touched.
 const stateDir = "/run/ntp-monitor-testnet"
+
+// dirKit is the package leftover kit that claims the daemons' directories
+// (shortTempDir): they live as long as the test that made them, which can
+// be shorter than its Net, so they are claimed apart from the Net's record.
+const dirKit = "testnet-dirs"
 
 // procStart returns a process's start time in clock ticks since boot
 // (field 22 of /proc/PID/stat), which tells a process from a later one
@@ -89,8 +96,9 @@ func (n *Net) forget() {
 	_ = os.Remove(filepath.Join(stateDir, n.ID))
 }
 
-// reapStale cleans up after every Net whose owning process is gone. It
-// returns the IDs it reaped; each error names the ID it concerns. Test
+// reapStale cleans up after every Net whose owning process is gone, and
+// removes the daemons' directories such owners left. It returns the IDs
+// and the directories it reaped; each error names the one it concerns. Test
 // binaries run in parallel, so a record may vanish while it is read (its
 // owner tore down) and two reapers may clean up the same dead Net: neither
 // is an error.
@@ -133,7 +141,8 @@ func reapStale(ctx context.Context) ([]string, error) {
 		_ = os.Remove(path)
 		reaped = append(reaped, id)
 	}
-	return reaped, errors.Join(errs...)
+	dirs, err := leftover.Reap(dirKit, nil)
+	return append(reaped, dirs...), errors.Join(append(errs, err)...)
 }
 
 func validID(id string) bool {

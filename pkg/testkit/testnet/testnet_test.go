@@ -1,9 +1,9 @@
 package testnet
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/testkit/leftover"
 )
 
 func TestParseChronyClients(t *testing.T) {
@@ -361,14 +363,15 @@ func gone(pid int) bool {
 
 // TestReapAfterKill runs a test binary that builds a Net with a daemon and
 // a root-namespace process, kills it with SIGKILL so that no cleanup runs,
-// and checks that the next reap removes everything it left.
+// and checks that the next reap removes everything it left, the daemon's
+// directory included.
 func TestReapAfterKill(t *testing.T) {
 	if os.Getenv("TESTNET_REAP_CHILD") == "1" {
 		n := New(t)
 		h := n.AddHost("x")
 		c := h.StartChronyd(t, ChronyOptions{})
 		p := n.StartCmd(t, exec.Command("sleep", "300"))
-		fmt.Printf("READY %s %d %d\n", n.ID, c.Proc.Cmd.Process.Pid, p.Cmd.Process.Pid)
+		leftover.Ready(t, n.ID, c.Dir, c.Proc.Cmd.Process.Pid, p.Cmd.Process.Pid)
 		time.Sleep(time.Minute)
 		return
 	}
@@ -376,32 +379,14 @@ func TestReapAfterKill(t *testing.T) {
 	requireBin(t, "chronyd")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestReapAfterKill$", "-test.v")
-	cmd.Env = append(os.Environ(), "TESTNET_REAP_CHILD=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var id string
+	f := leftover.RunKilled(t, "TESTNET_REAP_CHILD")
+	var id, dir string
 	var pids [2]int
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if _, err := fmt.Sscanf(sc.Text(), "READY %s %d %d", &id, &pids[0], &pids[1]); err == nil {
-			break
-		}
+	if _, err := fmt.Sscan(strings.Join(f, " "), &id, &dir, &pids[0], &pids[1]); err != nil {
+		t.Fatalf("child's READY %q: %v", f, err)
 	}
-	if id == "" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("child never got ready: %v", sc.Err())
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	if len(leftovers(t, id)) == 0 {
-		t.Fatalf("the killed child left nothing behind to reap: the test proves nothing")
+	if _, err := os.Stat(dir); len(leftovers(t, id)) == 0 || err != nil {
+		t.Fatalf("the killed child left no Net or no chronyd directory behind to reap (%v): the test proves nothing", err)
 	}
 	// Another test binary's New may reap it first, and records of other
 	// binaries' Nets come and go meanwhile: judge by the result for this
@@ -425,6 +410,9 @@ func TestReapAfterKill(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(stateDir, id)); err == nil {
 		t.Errorf("record %s still in %s", id, stateDir)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("chronyd's directory %s: %v, want it gone", dir, err)
 	}
 }
 
