@@ -138,7 +138,10 @@ func (s *Server) interfaceStatistics(c *gin.Context) {
 // clientMeansWait is how long a request waits for a computation of the
 // client means that is under way before it answers with the older one: a
 // small table's finishes well within it, so there a client just stored is
-// in every figure of the next answer.
+// in every figure of the next answer. A request waits only when there are
+// no figures yet or the last computation took no longer than this: a large
+// table's takes seconds, and every request in those seconds would
+// otherwise pay the whole wait for nothing.
 const clientMeansWait = 250 * time.Millisecond
 
 // clientMeansCache holds the percentiles of the per-client means, the one
@@ -146,8 +149,8 @@ const clientMeansWait = 250 * time.Millisecond
 // figures belong to a set of clients (store.ClientSet: the interfaces and
 // their client counts); a request that finds the set changed — a commit
 // added clients or an interface, a cleanup removed some — or the figures
-// older than maxAge starts a new computation in the background and waits
-// for it up to clientMeansWait. The refresh is bounded: one at a time, and
+// older than maxAge starts a new computation in the background and may wait
+// for it (clientMeansWait). The refresh is bounded: one at a time, and
 // the next not sooner after the last ended than the last took, so that a
 // table that grows all the time costs at most half of one core. maxAge < 0
 // computes on every request.
@@ -156,6 +159,11 @@ type clientMeansCache struct {
 	maxAge time.Duration
 	st     *store.Store
 	log    *slog.Logger
+	// means computes the figures (Store.ClientMeanPercentiles), and wait
+	// is clientMeansWait; the cache's tests hold the one and widen the
+	// other.
+	means func(context.Context) (map[string]store.ClientMeans, error)
+	wait  time.Duration
 
 	mu       sync.Mutex
 	val      map[string]store.ClientMeans
@@ -168,7 +176,7 @@ type clientMeansCache struct {
 }
 
 func newClientMeansCache(ctx context.Context, maxAge time.Duration, st *store.Store, log *slog.Logger) *clientMeansCache {
-	return &clientMeansCache{ctx: ctx, maxAge: maxAge, st: st, log: log}
+	return &clientMeansCache{ctx: ctx, maxAge: maxAge, st: st, log: log, means: st.ClientMeanPercentiles, wait: clientMeansWait}
 }
 
 // get returns the latest percentiles and when their computation began
@@ -180,7 +188,7 @@ func (c *clientMeansCache) get(ctx context.Context) (map[string]store.ClientMean
 	}
 	if c.maxAge < 0 {
 		at := time.Now()
-		v, err := c.st.ClientMeanPercentiles(ctx)
+		v, err := c.means(ctx)
 		return v, at, err
 	}
 	c.mu.Lock()
@@ -189,9 +197,10 @@ func (c *clientMeansCache) get(ctx context.Context) (map[string]store.ClientMean
 		c.startLocked(set)
 	}
 	done := c.inflight
+	wait := c.val == nil || c.took <= c.wait
 	c.mu.Unlock()
-	if !fresh && done != nil {
-		t := time.NewTimer(clientMeansWait)
+	if !fresh && done != nil && wait {
+		t := time.NewTimer(c.wait)
 		select {
 		case <-done:
 		case <-t.C:
@@ -213,7 +222,7 @@ func (c *clientMeansCache) startLocked(set string) {
 	go func() {
 		defer close(done)
 		at := time.Now()
-		v, err := c.st.ClientMeanPercentiles(c.ctx)
+		v, err := c.means(c.ctx)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		c.inflight = nil

@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/ntp-monitor/ntp-monitor/pkg/store"
 	"github.com/ntp-monitor/ntp-monitor/pkg/wire"
 )
 
@@ -68,5 +72,86 @@ func TestStatisticsNewUser(t *testing.T) {
 	// are recomputed for the new clients within the wait.
 	if d.Processing.P50 == nil || b.ClientMeansAge == nil {
 		t.Errorf("client means: p50 %v, age %v", d.Processing.P50, b.ClientMeansAge)
+	}
+}
+
+// TestClientMeansWait holds a refresh of the client means in progress and
+// checks who waits for it: a request finds the figures stale (older than
+// maxAge) and waits when the last computation was quick, as a small
+// table's is, so that it answers with the new figures; it answers at once
+// with the old ones when the last computation took longer than the wait,
+// as a large table's does. The wait is widened to an hour so that a
+// request that waits when it should not cannot return before the
+// computation is let go.
+func TestClientMeansWait(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lastTook time.Duration
+		wantNew  bool // the answer is the held computation's
+	}{
+		{"last computation quick: waits", time.Millisecond, true},
+		{"last computation slow: answers at once", 2 * time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openStore(t)
+			fixture(t, st)
+			ctx := context.Background()
+			c := newClientMeansCache(ctx, time.Minute, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			c.wait = time.Hour
+			if _, _, err := c.get(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c.mu.Lock()
+			if c.val == nil {
+				c.mu.Unlock()
+				t.Fatal("the first request did not wait for the first figures")
+			}
+			// Stale, and ended long enough ago that the refresh is due.
+			old := c.at.Add(-2 * time.Minute)
+			c.at, c.took = old, tc.lastTook
+			c.ended = time.Now().Add(-tc.lastTook - time.Minute)
+			c.mu.Unlock()
+
+			started, release := make(chan struct{}), make(chan struct{})
+			c.means = func(ctx context.Context) (map[string]store.ClientMeans, error) {
+				close(started)
+				<-release
+				return st.ClientMeanPercentiles(ctx)
+			}
+			type answer struct {
+				at  time.Time
+				err error
+			}
+			got := make(chan answer, 1)
+			go func() {
+				_, at, err := c.get(ctx)
+				got <- answer{at, err}
+			}()
+			<-started
+			if tc.wantNew {
+				close(release)
+			}
+			select {
+			case a := <-got:
+				if a.err != nil {
+					t.Fatal(a.err)
+				}
+				if isNew := !a.at.Equal(old); isNew != tc.wantNew {
+					t.Errorf("answered with the figures begun at %v (the old ones: %v), want new ones: %v", a.at, old, tc.wantNew)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the request is still waiting for the held computation")
+			}
+			if !tc.wantNew {
+				close(release)
+			}
+			// The held computation ends before the store is closed.
+			c.mu.Lock()
+			done := c.inflight
+			c.mu.Unlock()
+			if done != nil {
+				<-done
+			}
+		})
 	}
 }
