@@ -105,57 +105,53 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 	}
 	defer tx.Rollback() // no-op after Commit
 
-	var before, after int64
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM ntp_clients").Scan(&before); err != nil {
-		return res, s.wrap("commit", err)
-	}
 	up := tx.StmtContext(ctx, s.upsert)
 	args := make([]any, len(insertColumns))
 	// A client is new in the minute of its first packet in the batch when
-	// the upsert inserted its row: first seen on that interface. An insert
-	// sets last_insert_rowid to the new row's id, above every earlier one;
-	// an upsert that updates leaves it as it was.
+	// the upsert inserts its row: first seen on that interface. The rows
+	// are read first, in this transaction, so a row not found is one the
+	// upsert inserts. (The connection's last inserted rowid cannot tell:
+	// an update leaves it at whatever was last inserted, into any table,
+	// such as a series bucket of the commit before; and an upsert that
+	// returns its row's id costs a third more, in a statement journal.)
 	newClients := make(map[seriesKey]int64)
 	totals := make(map[string]*totalsDelta)
-	var stored []storedProps
-	if !s.totalsOff {
-		if stored, err = readStoredProps(ctx, tx, b.rows); err != nil {
-			return res, s.wrap("commit: read stored clients", err)
-		}
+	moves := make(activityMoves)
+	inserted := 0
+	stored, err := readStoredProps(ctx, tx, b.rows)
+	if err != nil {
+		return res, s.wrap("commit: read stored clients", err)
 	}
-	lastID := before
 	for i := range b.rows {
 		r := &b.rows[i]
 		r.args(args, now)
-		out, err := up.ExecContext(ctx, args...)
-		var id int64
-		if err == nil {
-			id, err = out.LastInsertId()
-		}
-		if err != nil {
+		if _, err := up.ExecContext(ctx, args...); err != nil {
 			return res, s.wrap(fmt.Sprintf("commit: upsert client %s on %s", r.key.ip, r.key.iface), err)
 		}
-		inserted := id > lastID
-		if inserted {
-			lastID = id
+		var old *storedProps
+		if p := &stored[i]; p.stored {
+			old = p
+		} else {
+			inserted++
 			newClients[minuteOf(r.key.iface, r.first)]++
 		}
-		if !s.totalsOff {
-			d := totals[r.key.iface]
-			if d == nil {
-				d = new(totalsDelta)
-				totals[r.key.iface] = d
-			}
-			var old *storedProps
-			if p := &stored[i]; p.stored && !inserted {
-				old = p
-			}
-			d.add(args, old)
+		mv := moves.of(r.key.iface)
+		if s.totalsOff {
+			mv.lost = true // and changes stays: the kept minutes must go
+			continue
 		}
+		mv.row(old, r.last)
+		d := totals[r.key.iface]
+		if d == nil {
+			d = new(totalsDelta)
+			totals[r.key.iface] = d
+		}
+		d.add(args, old)
 	}
 	// One row per interface, in the same transaction: the totals agree
 	// with the rows after any crash.
-	if err := commitTotals(ctx, tx, totals); err != nil {
+	changes, err := commitTotals(ctx, tx, totals)
+	if err != nil {
 		return res, s.wrap("commit: interface totals", err)
 	}
 	if !s.seriesOff {
@@ -169,15 +165,13 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 			return res, s.wrap(fmt.Sprintf("commit: high-water seq of worker %q", id), err)
 		}
 	}
-	// A new row takes the largest rowid plus one and nothing else writes
-	// inside this transaction, so the growth of max(id) counts the inserts.
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM ntp_clients").Scan(&after); err != nil {
-		return res, s.wrap("commit", err)
-	}
+	s.activity.begin()
 	if err := tx.Commit(); err != nil {
+		s.activity.apply(nil, nil, s.clock.now())
 		return res, s.wrap("commit", err)
 	}
-	res.Inserted = int(after - before)
+	s.activity.apply(moves, changes, s.clock.now())
+	res.Inserted = inserted
 	res.Updated = len(b.rows) - res.Inserted
 	res.Duration = time.Since(start)
 	return res, nil

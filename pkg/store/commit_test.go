@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 )
@@ -372,5 +373,44 @@ func TestCommitSeqOutOfRange(t *testing.T) {
 	}
 	if got := readRow(t, s.ReadDB(), "198.51.100.1", "eth0"); got != nil {
 		t.Errorf("row written despite the error: %v", got)
+	}
+}
+
+// TestInsertsToldApartFromUpdates commits, after the series and the
+// worker's seq have taken more rowids in their tables than the client
+// table holds, one batch with a stored client first and a new one after
+// it: the stored one is an update and the new one an insert, in the
+// commit's result, the interface's totals and the series' new clients.
+// (Told apart by the connection's last inserted rowid, the stored client
+// took the rowid a series row had just been given for an insert's, and the
+// new one counted as an update.)
+func TestInsertsToldApartFromUpdates(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	// One client, one session a minute: a minute bucket, and its rowid,
+	// each.
+	for i := range 30 {
+		commitAll(t, s, "w", uint64(i+1), sess("198.51.100.1", float64(i*60)))
+	}
+	res := commitAll(t, s, "w", 100, sess("198.51.100.1", 30*60), sess("198.51.100.2", 30*60+1))
+	if res.Inserted != 1 || res.Updated != 1 {
+		t.Errorf("commit result: %d inserted, %d updated; want 1 and 1", res.Inserted, res.Updated)
+	}
+	var clients, rows int64
+	if err := s.ReadDB().QueryRow("SELECT clients FROM interface_totals WHERE interface_name = 'eth0'").Scan(&clients); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReadDB().QueryRow("SELECT count(*) FROM ntp_clients").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if clients != 2 || rows != 2 {
+		t.Errorf("interface_totals.clients %d over %d rows, want 2 and 2", clients, rows)
+	}
+	tot, err := s.SeriesTotals(ctx, t0.Add(30*time.Minute), t0.Add(31*time.Minute), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := tot["eth0"]; b == nil || b.NewClients != 1 {
+		t.Errorf("the minute of the new client: %+v, want 1 new client", b)
 	}
 }

@@ -130,6 +130,7 @@ type storedProps struct {
 	kod, lat, ans int64
 	version       sql.NullInt64
 	sessionTime   sql.NullString
+	lastSeen      string // the activity minutes' (activity.go)
 }
 
 // readStoredProps reads storedProps of the batch's rows, one query per
@@ -158,7 +159,7 @@ func readStoredProps(ctx context.Context, tx *sql.Tx, rows []row) ([]storedProps
 		if err != nil {
 			return nil, err
 		}
-		q, err := tx.QueryContext(ctx, `SELECT client_ip, kod_count, latency_count, answered_count, ntp_version, session_timestamp
+		q, err := tx.QueryContext(ctx, `SELECT client_ip, kod_count, latency_count, answered_count, ntp_version, session_timestamp, last_seen_timestamp
 			FROM ntp_clients WHERE interface_name = ? AND client_ip IN (SELECT value FROM json_each(?))`, iface, string(j))
 		if err != nil {
 			return nil, err
@@ -166,7 +167,7 @@ func readStoredProps(ctx context.Context, tx *sql.Tx, rows []row) ([]storedProps
 		for q.Next() {
 			var ip string
 			var p storedProps
-			if err := q.Scan(&ip, &p.kod, &p.lat, &p.ans, &p.version, &p.sessionTime); err != nil {
+			if err := q.Scan(&ip, &p.kod, &p.lat, &p.ans, &p.version, &p.sessionTime, &p.lastSeen); err != nil {
 				q.Close()
 				return nil, err
 			}
@@ -303,19 +304,21 @@ var totalsUpsertSQL = func() string {
 		set = append(set, fmt.Sprintf("%[1]s = coalesce(%[2]s(%[1]s, excluded.%[1]s), %[1]s, excluded.%[1]s)", c.total, f))
 	}
 	return "INSERT INTO interface_totals (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) +
-		")\nON CONFLICT (interface_name) DO UPDATE SET " + strings.Join(set, ", ")
+		")\nON CONFLICT (interface_name) DO UPDATE SET " + strings.Join(set, ", ") + " RETURNING changes"
 }()
 
-// commitTotals writes the commit's deltas inside tx.
-func commitTotals(ctx context.Context, tx *sql.Tx, deltas map[string]*totalsDelta) error {
+// commitTotals writes the commit's deltas inside tx and returns each
+// interface's changes after them.
+func commitTotals(ctx context.Context, tx *sql.Tx, deltas map[string]*totalsDelta) (map[string]int64, error) {
 	if len(deltas) == 0 {
-		return nil
+		return nil, nil
 	}
 	st, err := tx.PrepareContext(ctx, totalsUpsertSQL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer st.Close()
+	after := make(map[string]int64, len(deltas))
 	for iface, d := range deltas {
 		args := []any{iface, 1, d.clients, d.withKoD, d.latClients, d.ansClients, d.noVersion}
 		for _, n := range d.versions {
@@ -328,9 +331,11 @@ func commitTotals(ctx context.Context, tx *sql.Tx, deltas map[string]*totalsDelt
 			args = append(args, f)
 		}
 		args = append(args, d.extremes[:]...)
-		if _, err := st.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("interface %s: %w", iface, err)
+		var ch int64
+		if err := st.QueryRowContext(ctx, args...).Scan(&ch); err != nil {
+			return nil, fmt.Errorf("interface %s: %w", iface, err)
 		}
+		after[iface] = ch
 	}
-	return nil
+	return after, nil
 }

@@ -54,9 +54,9 @@ type InterfaceStats struct {
 // InterfaceStatistics summarises every interface that has clients, in name
 // order, from interface_totals (one row per interface, kept by the
 // commit's own transaction) and, for the clients active in the last hour
-// and day before now, a count over the (interface_name,
-// last_seen_timestamp) index: it reads no client row, so a client stored is
-// in the figures at once and the cost does not grow with the table.
+// and day before now, the per-minute counts each commit keeps moving
+// (activity.go): it reads no client row, so a client stored is in the
+// figures at once and the cost does not grow with the table.
 func (s *Store) InterfaceStatistics(ctx context.Context, now time.Time) ([]InterfaceStats, error) {
 	db := s.ReadDB()
 	// One read transaction: the totals and the active counts are of the
@@ -130,7 +130,7 @@ func (s *Store) InterfaceStatistics(ctx context.Context, now time.Time) ([]Inter
 		st := &out[i]
 		key := activeKey{iface: st.Interface, changes: changes[i], at: at}
 		n, err := s.active.get(ctx, key, func(ctx context.Context) (activeCounts, error) {
-			return activeOf(ctx, tx, key)
+			return s.activeOf(ctx, tx, key)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("store: interface statistics: active clients of %s: %w", st.Interface, err)
@@ -155,18 +155,6 @@ type activeKey struct {
 // activeCounts are the clients of an interface seen in the hour and in the
 // day before a time.
 type activeCounts struct{ hour, day int64 }
-
-// activeOf counts key's active clients, a range of the index read without
-// the rows. Exact, it reads every client of the last day (about 0.2 µs
-// each), which is why InterfaceStatistics keeps the counts (Store.active).
-func activeOf(ctx context.Context, tx *sql.Tx, key activeKey) (activeCounts, error) {
-	at := time.Unix(key.at, 0)
-	var n activeCounts
-	err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(last_seen_timestamp >= ?), 0) FROM ntp_clients
-		INDEXED BY ntp_clients_interface_last_seen WHERE interface_name = ? AND last_seen_timestamp >= ?`,
-		formatTime(at.Add(-time.Hour)), key.iface, formatTime(at.Add(-24*time.Hour))).Scan(&n.day, &n.hour)
-	return n, err
-}
 
 // ClientMeans are the nearest-rank p50 and p95 of one interface's
 // per-client means (see MetricStats).

@@ -52,9 +52,10 @@ type Store struct {
 	seqStmt *sql.Stmt
 	series  []seriesStmts // one per seriesTables entry
 
-	clock   clock                                      // the series' now, never going back
-	settled memo[settledKey, map[string]*SeriesBucket] // merges of the series' settled past (series_memo.go)
-	active  memo[activeKey, activeCounts]              // clients seen in the last hour and day (statistics.go)
+	clock    clock                                      // the series' now, never going back
+	settled  memo[settledKey, map[string]*SeriesBucket] // merges of the series' settled past (series_memo.go)
+	active   memo[activeKey, activeCounts]              // clients seen in the last hour and day (statistics.go)
+	activity activity                                   // the same by the minute, moved by each commit (activity.go)
 
 	// seriesOff makes Commit write the client rows and seqs alone, as
 	// before the series: the reference BenchmarkCommitSeries measures the
