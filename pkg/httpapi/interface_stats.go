@@ -141,7 +141,9 @@ func (s *Server) interfaceStatistics(c *gin.Context) {
 // in every figure of the next answer. A request waits only when there are
 // no figures yet or the last computation took no longer than this: a large
 // table's takes seconds, and every request in those seconds would
-// otherwise pay the whole wait for nothing.
+// otherwise pay the whole wait for nothing. For the same reason, once a
+// request has waited the whole wait for a computation, none waits for it
+// again: the first one after the collector starts on a large table.
 const clientMeansWait = 250 * time.Millisecond
 
 // clientMeansCache holds the percentiles of the per-client means, the one
@@ -172,7 +174,11 @@ type clientMeansCache struct {
 	ended    time.Time // when the last computation ended
 	took     time.Duration
 	inflight chan struct{} // closed when the running computation ends
-	gen      uint64        // bumped by invalidate; a computation begun before is not kept
+	// outwaited is the running computation once a request has waited the
+	// whole wait for it: the first on a large table, which no request
+	// waits for again.
+	outwaited chan struct{}
+	gen       uint64 // bumped by invalidate; a computation begun before is not kept
 }
 
 func newClientMeansCache(ctx context.Context, maxAge time.Duration, st *store.Store, log *slog.Logger) *clientMeansCache {
@@ -197,13 +203,16 @@ func (c *clientMeansCache) get(ctx context.Context) (map[string]store.ClientMean
 		c.startLocked(set)
 	}
 	done := c.inflight
-	wait := c.val == nil || c.took <= c.wait
+	wait := (c.val == nil || c.took <= c.wait) && c.outwaited != done
 	c.mu.Unlock()
 	if !fresh && done != nil && wait {
 		t := time.NewTimer(c.wait)
 		select {
 		case <-done:
 		case <-t.C:
+			c.mu.Lock()
+			c.outwaited = done
+			c.mu.Unlock()
 		case <-ctx.Done():
 		}
 		t.Stop()

@@ -155,3 +155,44 @@ func TestClientMeansWait(t *testing.T) {
 		})
 	}
 }
+
+// TestClientMeansOutwaited holds the first computation of the client
+// means, as a large table's is long: the first request waits the whole
+// wait and answers without figures, and the next one, with the wait
+// widened to an hour, answers at once rather than wait for it again.
+func TestClientMeansOutwaited(t *testing.T) {
+	st := openStore(t)
+	fixture(t, st)
+	ctx := context.Background()
+	c := newClientMeansCache(ctx, time.Minute, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	release := make(chan struct{})
+	c.means = func(ctx context.Context) (map[string]store.ClientMeans, error) {
+		<-release
+		return st.ClientMeanPercentiles(ctx)
+	}
+	c.wait = 50 * time.Millisecond
+	if v, at, err := c.get(ctx); err != nil || v != nil || !at.IsZero() {
+		t.Fatalf("first request: %v, %v, %v; want no figures yet", v, at, err)
+	}
+	c.wait = time.Hour
+	got := make(chan error, 1)
+	go func() {
+		_, _, err := c.get(ctx)
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the second request is waiting for the computation the first outwaited")
+	}
+	close(release)
+	c.mu.Lock()
+	done := c.inflight
+	c.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
