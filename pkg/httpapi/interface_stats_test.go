@@ -145,13 +145,7 @@ func TestClientMeansWait(t *testing.T) {
 			if !tc.wantNew {
 				close(release)
 			}
-			// The held computation ends before the store is closed.
-			c.mu.Lock()
-			done := c.inflight
-			c.mu.Unlock()
-			if done != nil {
-				<-done
-			}
+			awaitMeans(c)
 		})
 	}
 }
@@ -189,6 +183,12 @@ func TestClientMeansOutwaited(t *testing.T) {
 		t.Error("the second request is waiting for the computation the first outwaited")
 	}
 	close(release)
+	awaitMeans(c)
+}
+
+// awaitMeans waits for c's running computation, if any, so that it ends
+// before the test closes the store.
+func awaitMeans(c *clientMeansCache) {
 	c.mu.Lock()
 	done := c.inflight
 	c.mu.Unlock()
