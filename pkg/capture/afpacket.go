@@ -64,6 +64,11 @@ type afReader struct {
 	// promisc holds the interface's promiscuous-mode membership; the
 	// kernel drops it when the socket closes, however the worker ends.
 	promisc int
+	snap    int
+	// early filters in Go the packets stamped before settled; nil once a
+	// later one came (see attach).
+	early   bpfProgram
+	settled time.Time
 }
 
 // openAFPacket sets up the afpacket engine on iface.
@@ -74,10 +79,26 @@ func openAFPacket(iface string, cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture on %q: filter: %w", iface, err)
 	}
-	raw := make([]bpf.RawInstruction, len(insns))
-	for i, in := range insns {
-		raw[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	r, err := newAFReader(iface, cfg)
+	if err != nil {
+		return nil, err
 	}
+	if err := r.attach(insns); err != nil {
+		r.close()
+		return nil, fmt.Errorf("capture on %q: attach filter: %w", iface, err)
+	}
+	if !cfg.NoPromisc {
+		if r.promisc, err = promiscuous(iface); err != nil {
+			r.close()
+			return nil, afError(iface, err)
+		}
+	}
+	return &Source{af: r, link: frame.LinkEthernet, live: true, name: iface, engine: EngineAFPacket}, nil
+}
+
+// newAFReader maps a TPACKET_V3 ring on iface. The socket is bound, and
+// so receiving every frame of the interface, until attach.
+func newAFReader(iface string, cfg Config) (*afReader, error) {
 	block := cfg.BlockSize
 	blocks := max(cfg.BufferSize/block, 2)
 	tp, err := afpacket.NewTPacket(
@@ -99,18 +120,33 @@ func openAFPacket(iface string, cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, afError(iface, err)
 	}
-	if err := tp.SetBPF(raw); err != nil {
-		tp.Close()
-		return nil, fmt.Errorf("capture on %q: attach filter: %w", iface, err)
+	return &afReader{tp: tp, promisc: -1, snap: cfg.Snaplen}, nil
+}
+
+// attachGrace is how long after the filter is attached a packet's kernel
+// time stamp may still belong to one that was let in before: the stamp is
+// taken after the filter ran, on a CPU that may have been preempted.
+const attachGrace = time.Second
+
+// attach puts the filter on the socket. Frames that the unfiltered socket
+// took in between are still in the ring: until a packet stamped past the
+// grace comes, next runs the same program over each in Go and skips those
+// the kernel would not have let in, as libpcap does with the packets
+// already in its ring when a filter is set.
+func (r *afReader) attach(insns []pcap.BPFInstruction) error {
+	raw := make([]bpf.RawInstruction, len(insns))
+	for i, in := range insns {
+		raw[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
 	}
-	r := &afReader{tp: tp, promisc: -1}
-	if !cfg.NoPromisc {
-		if r.promisc, err = promiscuous(iface); err != nil {
-			tp.Close()
-			return nil, afError(iface, err)
-		}
+	prog, ok := newBPFProgram(insns)
+	if !ok {
+		return errors.New("the filter program does not validate")
 	}
-	return &Source{af: r, link: frame.LinkEthernet, live: true, name: iface, engine: EngineAFPacket}, nil
+	if err := r.tp.SetBPF(raw); err != nil {
+		return err
+	}
+	r.early, r.settled = prog, time.Now().Add(attachGrace)
+	return nil
 }
 
 // frameSizeFor returns a TPACKET_V3 frame size for snaplen: the kernel
@@ -178,14 +214,25 @@ func (r *afReader) next() ([]byte, time.Time, error) {
 	if r.closed {
 		return nil, time.Time{}, io.EOF
 	}
-	data, ci, err := r.tp.ZeroCopyReadPacketData()
-	switch {
-	case err == nil:
-		return data, ci.Timestamp, nil
-	case errors.Is(err, afpacket.ErrTimeout):
-		return nil, time.Time{}, ErrTimeout
+	for {
+		data, ci, err := r.tp.ZeroCopyReadPacketData()
+		switch {
+		case err == nil:
+			if r.early != nil {
+				if ci.Timestamp.After(r.settled) {
+					r.early = nil
+				} else if !r.early.match(data, uint32(ci.Length)) {
+					continue
+				} else if len(data) > r.snap {
+					data = data[:r.snap]
+				}
+			}
+			return data, ci.Timestamp, nil
+		case errors.Is(err, afpacket.ErrTimeout):
+			return nil, time.Time{}, ErrTimeout
+		}
+		return nil, time.Time{}, err
 	}
-	return nil, time.Time{}, err
 }
 
 // counters returns the kernel's running totals: packets that passed the
