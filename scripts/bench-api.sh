@@ -75,11 +75,6 @@ start_server --ingest-rate "$INGEST_RATE" --clients "$CLIENTS"
 "$BIN" load --url "http://$ADDR" --concurrency "$CONCURRENCY" --duration "$DURATION" --clients "$CLIENTS"
 stop_server
 
-echo "== interface statistics with the percentiles of client means computed on every request (a whole-table read), one client"
-start_server --stats-max-age=-1s
-"$BIN" load --url "http://$ADDR" --concurrency 1 --duration "$DURATION" --clients "$CLIENTS" --only "interface statistics"
-stop_server
-
 echo "== the dashboard: first contentful paint and data on screen, fresh browser profile per load, fresh server"
 if [[ -x /usr/bin/chromium ]]; then
 	start_server

@@ -72,7 +72,6 @@ func (s *Server) cleanup(c *gin.Context) {
 	resp := cleanupResponse{Matched: n, DryRun: body.DryRun, Before: before.Format(time.RFC3339Nano)}
 	if !body.DryRun {
 		resp.Deleted = n
-		s.stats.invalidate()
 		s.counts.invalidate()
 		s.log.InfoContext(c.Request.Context(), "cleanup", "deleted", n, "before", resp.Before)
 	}

@@ -138,7 +138,6 @@ func newTestServer(t testing.TB, st *store.Store, mod func(*Config)) *testServer
 		Store:       st,
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:         testNow,
-		StatsMaxAge: -1,
 		CountMaxAge: -1,
 	}
 	if mod != nil {

@@ -44,12 +44,6 @@ const (
 	// DefaultExportLimit is the most rows one export writes; a request may
 	// ask for fewer, never more.
 	DefaultExportLimit = 10_000_000
-	// DefaultStatsMaxAge is how old the interface statistics' percentiles
-	// of per-client means may get, with no client added, before a request
-	// starts a new computation; a commit that adds clients starts one at
-	// once. They alone read the whole table (about 1.5 s for 1,000,000
-	// clients); every other figure is read live on each request.
-	DefaultStatsMaxAge = time.Minute
 	// DefaultCountMaxAge is how long a list total is reused per filter.
 	DefaultCountMaxAge = 5 * time.Second
 	// DefaultStreamHeartbeat is the time between a live stream's
@@ -95,8 +89,6 @@ type Config struct {
 	// Metrics is the Prometheus exporter; New makes one when nil. Make it
 	// first with NewMetrics to feed its batch histogram from ingestion.
 	Metrics *Metrics
-	// StatsMaxAge: see DefaultStatsMaxAge. Negative computes every request.
-	StatsMaxAge time.Duration
 	// CountMaxAge is how long the total of a client list is reused for the
 	// same filter (see DefaultCountMaxAge). Negative counts every request.
 	CountMaxAge time.Duration
@@ -126,7 +118,6 @@ type Server struct {
 	handler http.Handler // engine under the security headers
 	srv     *http.Server
 	metrics *Metrics
-	stats   *clientMeansCache
 	counts  *countCache
 	// exportWorkers: see Config.ExportWorkers.
 	exportWorkers int
@@ -151,9 +142,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.StatsMaxAge == 0 {
-		cfg.StatsMaxAge = DefaultStatsMaxAge
 	}
 	if cfg.CountMaxAge == 0 {
 		cfg.CountMaxAge = DefaultCountMaxAge
@@ -203,7 +191,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics.attach(cfg.Store, cfg.Ingest, cfg.Stream)
 	s.counts = newCountCache(s.ctx, cfg.CountMaxAge)
-	s.stats = newClientMeansCache(s.ctx, cfg.StatsMaxAge, cfg.Store, s.log)
 
 	// Release mode: no debug banner or route dump on stderr.
 	gin.SetMode(gin.ReleaseMode)

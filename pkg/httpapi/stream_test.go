@@ -41,7 +41,7 @@ func newStreamRig(t *testing.T, sc stream.Config, mod func(*Config), imods ...fu
 	var m *Metrics
 	r.in, r.ingest, m, _ = startIngest(t, r.st, append(imods, func(c *ingest.Config) { c.Stream = r.b })...)
 	cfg := Config{Store: r.st, Ingest: r.in, Metrics: m, Stream: r.b, Token: adminToken, Now: testNow,
-		Logger: slog.New(slog.DiscardHandler), StreamHeartbeat: time.Hour, StatsMaxAge: -1, CountMaxAge: -1}
+		Logger: slog.New(slog.DiscardHandler), StreamHeartbeat: time.Hour, CountMaxAge: -1}
 	if mod != nil {
 		mod(&cfg)
 	}

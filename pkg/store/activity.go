@@ -13,22 +13,13 @@ package store
 // time moves on leaves its old minute for its new one; an inserted row
 // joins its minute. A count is the sum of the whole minutes at or after
 // the window's start, plus an index count over the part of the minute the
-// start falls in, a 1,440th of the day.
-//
-// Kept minutes are of one version of the interface's rows,
-// interface_totals.changes: every commit that writes the interface bumps
-// it, and so does the trigger on every deleted row. A reader uses them
-// only when its own read transaction sees the same version, and a commit
-// moves them only from the version it started from. Another process
-// writing the file, a cleanup, or a commit that could not say how it moved
-// its rows leaves them behind, and the next reader builds them afresh.
+// start falls in, a 1,440th of the day. How the minutes are kept to the
+// rows' version is kept.go's.
 
 import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 )
 
@@ -43,34 +34,7 @@ const (
 )
 
 // activity holds each interface's kept minutes (Store.activity).
-type activity struct {
-	mu    sync.Mutex
-	of    map[string]*activityMinutes
-	moved map[string][]versionMoves // the latest commits' moves, oldest first
-	// pending is closed when the commit under way has applied its moves:
-	// readers see a commit before its moves are applied, and one that
-	// finds the minutes a version behind waits for them rather than
-	// building them again.
-	pending chan struct{}
-}
-
-// begin marks a commit under way, right before its transaction commits;
-// apply ends it.
-func (a *activity) begin() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.pending = make(chan struct{})
-}
-
-// movesKept bounds the commits whose moves are kept per interface: at ten
-// commits a second, six seconds of them, for a build that takes a second.
-const movesKept = 64
-
-// versionMoves is one commit's moves of an interface's minutes.
-type versionMoves struct {
-	changes int64 // the version the commit made
-	delta   map[int64]int64
-}
+type activity = kept[*activityMinutes]
 
 // activityMinutes counts an interface's clients by the minute of their
 // last seen time, for the clients last seen at or after minute from.
@@ -80,25 +44,7 @@ type activityMinutes struct {
 	n       map[int64]int64 // minute → clients last seen in it
 }
 
-// activityMoves are what one commit did to its interfaces' minutes.
-type activityMoves map[string]*ifaceMoves
-
-type ifaceMoves struct {
-	// lost is set when a row's move could not be told (a stored time that
-	// does not parse): the kept minutes are dropped.
-	lost  bool
-	delta map[int64]int64
-}
-
-// of returns iface's moves, creating them.
-func (m activityMoves) of(iface string) *ifaceMoves {
-	v := m[iface]
-	if v == nil {
-		v = &ifaceMoves{delta: make(map[int64]int64)}
-		m[iface] = v
-	}
-	return v
-}
+func (k *activityMinutes) version() int64 { return k.changes }
 
 // row records one upserted row: stored is the row as it was before the
 // commit (nil when the commit inserted it), last the batch's last seen
@@ -118,10 +64,7 @@ func (v *ifaceMoves) row(stored *storedProps, last time.Time) {
 		v.lost = true
 		return
 	}
-	if old != newMinute {
-		v.delta[old]--
-		v.delta[newMinute]++
-	}
+	v.shift(old, newMinute)
 }
 
 // minuteOfText is the minute of a stored time (session.TimeLayout).
@@ -136,48 +79,6 @@ func minuteOfText(s string) (int64, bool) {
 	return floorDiv(t.Unix(), minuteSeconds), true
 }
 
-// apply moves the kept minutes by a committed transaction's moves; after
-// holds each written interface's interface_totals.changes after it (none
-// when the totals are off). Minutes not of the version the commit started
-// from, or moves that were lost, are dropped. The moves are also kept a
-// while (movesKept), for minutes a reader is building meanwhile.
-func (a *activity) apply(moves activityMoves, after map[string]int64, now time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.pending != nil {
-		close(a.pending)
-		a.pending = nil
-	}
-	for iface, v := range moves {
-		ch, ok := after[iface]
-		if !ok || v.lost {
-			delete(a.of, iface)
-			delete(a.moved, iface)
-			continue
-		}
-		if a.moved == nil {
-			a.moved = make(map[string][]versionMoves)
-		}
-		h := append(a.moved[iface], versionMoves{changes: ch, delta: v.delta})
-		if len(h) > movesKept {
-			h = slices.Delete(h, 0, len(h)-movesKept)
-		}
-		a.moved[iface] = h
-		if k := a.of[iface]; k != nil {
-			switch k.changes {
-			case ch - 1:
-				k.move(v.delta, ch, now)
-			case ch:
-				// A reader saw the commit before it got here and built
-				// the minutes of it.
-			default:
-				delete(a.of, iface)
-			}
-		}
-	}
-}
-
-// move applies one commit's delta, which made version ch.
 func (k *activityMinutes) move(delta map[int64]int64, ch int64, now time.Time) {
 	// A move from or to a minute before from touches a count that no sum
 	// reads, and the pruning below drops it.
@@ -196,76 +97,40 @@ func (k *activityMinutes) move(delta map[int64]int64, ch int64, now time.Time) {
 	}
 }
 
-// sums returns, from iface's minutes as of version changes, the clients
-// last seen in the whole minutes at or after each start (Unix seconds),
-// with ok false when no minutes reach back to them or to that version.
-// Minutes a commit or two ahead serve a reader whose transaction began
-// before those commits: their kept moves are taken back out. Minutes
-// behind it while a commit is under way come with that commit's pending
-// channel, to wait on and ask again.
-func (a *activity) sums(iface string, changes int64, starts [2]int64) (whole [2]int64, ok bool, pending <-chan struct{}) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	k := a.of[iface]
+// minuteSums returns, from iface's minutes as of version changes, the
+// clients last seen in the whole minutes at or after each start (Unix
+// seconds), with ok false when no minutes reach back to them or to that
+// version; pending as kept.read.
+func minuteSums(a *activity, iface string, changes int64, starts [2]int64) (whole [2]int64, ok bool, pending <-chan struct{}) {
 	var first [2]int64
 	for i, s := range starts {
 		first[i] = floorDiv(s+minuteSeconds-1, minuteSeconds)
-		if k == nil || first[i] < k.from {
-			return whole, false, nil
+	}
+	ok, pending = a.read(iface, changes, func(k *activityMinutes, ahead []map[int64]int64) bool {
+		for i := range first {
+			if first[i] < k.from {
+				return false
+			}
 		}
-	}
-	if k.changes < changes {
-		return whole, false, a.pending
-	}
-	var ahead []map[int64]int64
-	h := a.moved[iface]
-	for v, i := k.changes, len(h)-1; v > changes; v, i = v-1, i-1 {
-		if i < 0 || h[i].changes != v {
-			return whole, false, nil
-		}
-		ahead = append(ahead, h[i].delta)
-	}
-	add := func(n map[int64]int64, sign int64) {
-		for m, c := range n {
-			for i := range first {
-				if m >= first[i] {
-					whole[i] += sign * c
+		add := func(n map[int64]int64, sign int64) {
+			for m, c := range n {
+				for i := range first {
+					if m >= first[i] {
+						whole[i] += sign * c
+					}
 				}
 			}
 		}
-	}
-	add(k.n, 1)
-	for _, d := range ahead {
-		add(d, -1)
-	}
-	return whole, true, nil
-}
-
-// keep installs minutes a reader built, brought up to the latest version
-// by the moves kept since, unless newer minutes are kept or the moves
-// since are not all known (then the next reader builds again). Building
-// from a million clients takes longer than a busy writer takes between
-// commits: without the moves kept, the minutes built would always be a
-// version or more behind, and never used.
-func (a *activity) keep(iface string, k *activityMinutes, now time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if old := a.of[iface]; old != nil && old.changes >= k.changes {
-		return
-	}
-	for _, v := range a.moved[iface] {
-		switch {
-		case v.changes <= k.changes:
-			continue
-		case v.changes != k.changes+1:
-			return // a commit in between that this process did not make, or one no longer kept
+		add(k.n, 1)
+		for _, d := range ahead {
+			add(d, -1)
 		}
-		k.move(v.delta, v.changes, now)
+		return true
+	})
+	if !ok {
+		whole = [2]int64{}
 	}
-	if a.of == nil {
-		a.of = make(map[string]*activityMinutes)
-	}
-	a.of[iface] = k
+	return whole, ok, pending
 }
 
 // buildActivity counts iface's clients by minute from the index, in the
@@ -299,14 +164,14 @@ func buildActivity(ctx context.Context, tx *sql.Tx, iface string, changes, from 
 // partial minute each window starts in.
 func (s *Store) activeOf(ctx context.Context, tx *sql.Tx, key activeKey) (activeCounts, error) {
 	starts := [2]int64{key.at - int64(time.Hour/time.Second), key.at - int64(activityDay/time.Second)}
-	whole, ok, pending := s.activity.sums(key.iface, key.changes, starts)
+	whole, ok, pending := minuteSums(&s.activity, key.iface, key.changes, starts)
 	if pending != nil {
 		select {
 		case <-pending:
 		case <-ctx.Done():
 			return activeCounts{}, ctx.Err()
 		}
-		whole, ok, _ = s.activity.sums(key.iface, key.changes, starts)
+		whole, ok, _ = minuteSums(&s.activity, key.iface, key.changes, starts)
 	}
 	if !ok {
 		from := floorDiv(starts[1]-int64(activityReach/time.Second), minuteSeconds)

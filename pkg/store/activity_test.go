@@ -81,18 +81,7 @@ func TestActivityMinutesFollowTheRows(t *testing.T) {
 		}
 	}
 	changes := func(iface string) int64 { return changesOf(t, s.ReadDB(), iface) }
-	seq := uint64(1)
-	commit := func(st *Store, ss []session.Session) {
-		t.Helper()
-		b := NewBatch()
-		for i := range ss {
-			b.Add("w", ss[i].Interface, seq, &ss[i])
-			seq++
-		}
-		if _, err := st.Commit(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	commit := seqCommitter(t)
 	randomSessions := func() []session.Session {
 		var ss []session.Session
 		for range 1 + rng.IntN(40) {
@@ -291,11 +280,11 @@ func TestActivityApplyAfterBuild(t *testing.T) {
 	now := t0
 	var a activity
 	a.keep("eth0", &activityMinutes{changes: 5, n: map[int64]int64{100: 2}}, now)
-	a.apply(activityMoves{"eth0": {delta: map[int64]int64{100: -1, 101: 1}}}, map[string]int64{"eth0": 5}, now)
+	a.apply(keyMoves{"eth0": {delta: map[int64]int64{100: -1, 101: 1}}}, map[string]int64{"eth0": 5}, now)
 	if k := a.of["eth0"]; k == nil || k.changes != 5 || k.n[100] != 2 || k.n[101] != 0 {
 		t.Fatalf("after the moves of the version built: %+v, want it as built", k)
 	}
-	a.apply(activityMoves{"eth0": {delta: map[int64]int64{}}}, map[string]int64{"eth0": 7}, now)
+	a.apply(keyMoves{"eth0": {delta: map[int64]int64{}}}, map[string]int64{"eth0": 7}, now)
 	if k := a.of["eth0"]; k != nil {
 		t.Fatalf("after a commit two versions on: %+v kept, want none", k)
 	}
@@ -310,17 +299,17 @@ func TestActivityWaitsForPendingMoves(t *testing.T) {
 	var a activity
 	a.keep("eth0", &activityMinutes{changes: 5, from: floorDiv(starts[1], minuteSeconds) - 60,
 		n: map[int64]int64{floorDiv(now.Unix(), minuteSeconds) - 2: 2}}, now)
-	if _, ok, pending := a.sums("eth0", 6, starts); ok || pending != nil {
+	if _, ok, pending := minuteSums(&a, "eth0", 6, starts); ok || pending != nil {
 		t.Fatalf("no commit under way: ok %v, pending %v; want neither", ok, pending)
 	}
 	a.begin()
-	_, ok, pending := a.sums("eth0", 6, starts)
+	_, ok, pending := minuteSums(&a, "eth0", 6, starts)
 	if ok || pending == nil {
 		t.Fatalf("a commit under way: ok %v, pending %v; want its channel", ok, pending)
 	}
-	go a.apply(activityMoves{"eth0": {delta: map[int64]int64{floorDiv(now.Unix(), minuteSeconds) - 1: 1}}}, map[string]int64{"eth0": 6}, now)
+	go a.apply(keyMoves{"eth0": {delta: map[int64]int64{floorDiv(now.Unix(), minuteSeconds) - 1: 1}}}, map[string]int64{"eth0": 6}, now)
 	<-pending
-	whole, ok, _ := a.sums("eth0", 6, starts)
+	whole, ok, _ := minuteSums(&a, "eth0", 6, starts)
 	if !ok || whole != [2]int64{3, 3} {
 		t.Fatalf("after the moves: %v, %v; want [3 3]", whole, ok)
 	}

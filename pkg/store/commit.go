@@ -116,7 +116,7 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 	// returns its row's id costs a third more, in a statement journal.)
 	newClients := make(map[seriesKey]int64)
 	totals := make(map[string]*totalsDelta)
-	moves := make(activityMoves)
+	moves, meanMoves := make(keyMoves), make(keyMoves)
 	inserted := 0
 	stored, err := readStoredProps(ctx, tx, b.rows)
 	if err != nil {
@@ -135,12 +135,14 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 			inserted++
 			newClients[minuteOf(r.key.iface, r.first)]++
 		}
-		mv := moves.of(r.key.iface)
+		mv, mm := moves.of(r.key.iface), meanMoves.of(r.key.iface)
 		if s.totalsOff {
-			mv.lost = true // and changes stays: the kept minutes must go
+			// And changes stays: the kept counts must go.
+			mv.lost, mm.lost = true, true
 			continue
 		}
 		mv.row(old, r.last)
+		mm.means(old, r)
 		d := totals[r.key.iface]
 		if d == nil {
 			d = new(totalsDelta)
@@ -166,11 +168,15 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 		}
 	}
 	s.activity.begin()
+	s.means.begin()
 	if err := tx.Commit(); err != nil {
 		s.activity.apply(nil, nil, s.clock.now())
+		s.means.apply(nil, nil, s.clock.now())
 		return res, s.wrap("commit", err)
 	}
-	s.activity.apply(moves, changes, s.clock.now())
+	at := s.clock.now()
+	s.activity.apply(moves, changes, at)
+	s.means.apply(meanMoves, changes, at)
 	res.Inserted = inserted
 	res.Updated = len(b.rows) - res.Inserted
 	res.Duration = time.Since(start)

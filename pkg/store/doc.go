@@ -44,8 +44,9 @@
 // streams every matching row through a render function in parallel;
 // [Store.InterfaceStatistics] summarises each interface from
 // interface_totals, which every commit keeps in its own transaction (a
-// trigger takes deleted rows off), and [Store.ClientMeanPercentiles] reads
-// every row for the one figure no total keeps. Every read runs on the query-only pool.
+// trigger takes deleted rows off), and from counts that every commit moves
+// in memory: the clients by the minute they were last seen and by the
+// bucket of their means (kept.go). Every read runs on the query-only pool.
 //
 // # The client row
 //

@@ -98,6 +98,24 @@ func kod(code string) func(*session.Session) {
 	return func(s *session.Session) { s.Stratum, s.ReferenceID, s.KoD = 0, code, code }
 }
 
+// seqCommitter returns a function that adds sessions to a fresh batch as
+// worker w, each on its own interface, with seqs that go on from one call
+// to the next whichever Store it is given, and commits the batch there.
+func seqCommitter(t *testing.T) func(st *Store, ss []session.Session) {
+	seq := uint64(1)
+	return func(st *Store, ss []session.Session) {
+		t.Helper()
+		b := NewBatch()
+		for i := range ss {
+			b.Add("w", ss[i].Interface, seq, &ss[i])
+			seq++
+		}
+		if _, err := st.Commit(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // commitAll adds sessions to a fresh batch as worker w with seqs from seq0
 // and commits it.
 func commitAll(t testing.TB, s *Store, w string, seq0 uint64, ss ...session.Session) CommitResult {

@@ -131,6 +131,8 @@ type storedProps struct {
 	version       sql.NullInt64
 	sessionTime   sql.NullString
 	lastSeen      string // the activity minutes' (activity.go)
+	// The sums of the per-client means (client_means.go).
+	latSum, procSum, totSum float64
 }
 
 // readStoredProps reads storedProps of the batch's rows, one query per
@@ -159,15 +161,16 @@ func readStoredProps(ctx context.Context, tx *sql.Tx, rows []row) ([]storedProps
 		if err != nil {
 			return nil, err
 		}
-		q, err := tx.QueryContext(ctx, `SELECT client_ip, kod_count, latency_count, answered_count, ntp_version, session_timestamp, last_seen_timestamp
-			FROM ntp_clients WHERE interface_name = ? AND client_ip IN (SELECT value FROM json_each(?))`, iface, string(j))
+		q, err := tx.QueryContext(ctx, `SELECT client_ip, kod_count, latency_count, answered_count, ntp_version, session_timestamp, last_seen_timestamp,
+			latency_sum, processing_sum, total_sum FROM ntp_clients WHERE interface_name = ? AND client_ip IN (SELECT value FROM json_each(?))`, iface, string(j))
 		if err != nil {
 			return nil, err
 		}
 		for q.Next() {
 			var ip string
 			var p storedProps
-			if err := q.Scan(&ip, &p.kod, &p.lat, &p.ans, &p.version, &p.sessionTime, &p.lastSeen); err != nil {
+			if err := q.Scan(&ip, &p.kod, &p.lat, &p.ans, &p.version, &p.sessionTime, &p.lastSeen,
+				&p.latSum, &p.procSum, &p.totSum); err != nil {
 				q.Close()
 				return nil, err
 			}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,9 +15,9 @@ import (
 // exact because rows keep sums. Min and Max are over sessions too. P50 and
 // P95 are NOT session percentiles — rows keep no per-session values — but
 // the nearest-rank percentiles of the per-client means: half of the clients
-// have a mean at or below P50. Clients counts the clients that have a value.
-// InterfaceStatistics leaves P50 and P95 unset: they need every client's
-// row, and come from ClientMeanPercentiles.
+// have a mean at or below P50, within loghist.RelativeError (the buckets
+// kept of the means, client_means.go). Clients counts the clients that
+// have a value.
 type MetricStats struct {
 	Sessions int64
 	Clients  int64
@@ -136,6 +134,16 @@ func (s *Store) InterfaceStatistics(ctx context.Context, now time.Time) ([]Inter
 			return nil, fmt.Errorf("store: interface statistics: active clients of %s: %w", st.Interface, err)
 		}
 		st.ActiveLastHour, st.ActiveLastDay = n.hour, n.day
+		mk := meansKey{iface: st.Interface, changes: changes[i]}
+		cm, err := s.meanPct.get(ctx, mk, func(ctx context.Context) (ClientMeans, error) {
+			return s.meansOf(ctx, tx, mk)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("store: interface statistics: client means of %s: %w", st.Interface, err)
+		}
+		st.Latency.setMeans(cm.Latency)
+		st.Processing.setMeans(cm.Processing)
+		st.Total.setMeans(cm.Total)
 	}
 	return out, nil
 }
@@ -156,94 +164,17 @@ type activeKey struct {
 // day before a time.
 type activeCounts struct{ hour, day int64 }
 
-// ClientMeans are the nearest-rank p50 and p95 of one interface's
-// per-client means (see MetricStats).
-type ClientMeans struct {
-	Latency, Processing, Total struct{ P50, P95 sql.NullFloat64 }
-}
-
-// ClientMeanPercentiles reads every client row once, sequentially, for the
-// percentiles of the per-client means per interface: the one statistic
-// that no total can keep. It holds 24 bytes per client while they are
-// sorted. Its cost grows with the table (about 1.5 s for 1,000,000 rows),
-// so callers compute it in the background and say how old it is.
-func (s *Store) ClientMeanPercentiles(ctx context.Context) (map[string]ClientMeans, error) {
-	means := make(map[string]*metricMeans)
-	if err := s.clientMeans(ctx, means); err != nil {
-		return nil, err
-	}
-	out := make(map[string]ClientMeans, len(means))
-	for iface, m := range means {
-		var cm ClientMeans
-		cm.Latency.P50, cm.Latency.P95 = percentiles(m.lat)
-		cm.Processing.P50, cm.Processing.P95 = percentiles(m.proc)
-		cm.Total.P50, cm.Total.P95 = percentiles(m.tot)
-		out[iface] = cm
-	}
-	return out, nil
-}
-
-// ClientSet identifies the set of clients the client-mean percentiles are
-// of: the interfaces and their client counts, from interface_totals. A
-// commit that adds clients or an interface, or a cleanup that deletes
-// some, changes it.
-func (s *Store) ClientSet(ctx context.Context) (string, error) {
-	rows, err := s.ReadDB().QueryContext(ctx, "SELECT interface_name, clients FROM interface_totals WHERE clients > 0 ORDER BY interface_name")
-	if err != nil {
-		return "", fmt.Errorf("store: client set: %w", err)
-	}
-	defer rows.Close()
-	var sb strings.Builder
-	for rows.Next() {
-		var iface string
-		var n int64
-		if err := rows.Scan(&iface, &n); err != nil {
-			return "", fmt.Errorf("store: client set: %w", err)
+// setMeans sets the percentiles of the per-client means, each clamped to
+// the sessions' exact min and max, between which every mean lies: a
+// bucket's value can only come closer.
+func (m *MetricStats) setMeans(p MeanPercentiles) {
+	clamp := func(v sql.NullFloat64) sql.NullFloat64 {
+		if v.Valid && m.Min.Valid && m.Max.Valid {
+			v.Float64 = min(max(v.Float64, m.Min.Float64), m.Max.Float64)
 		}
-		sb.WriteString(strconv.Quote(iface))
-		sb.WriteString("=")
-		sb.WriteString(strconv.FormatInt(n, 10))
-		sb.WriteString(";")
+		return v
 	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("store: client set: %w", err)
-	}
-	return sb.String(), nil
-}
-
-type metricMeans struct{ lat, proc, tot []float64 }
-
-// clientMeans appends the per-client mean of each metric to out, per
-// interface, in one sequential pass over the table.
-func (s *Store) clientMeans(ctx context.Context, out map[string]*metricMeans) error {
-	rows, err := s.ReadDB().QueryContext(ctx, `SELECT interface_name, latency_sum, latency_count, processing_sum, total_sum, answered_count
-		FROM ntp_clients NOT INDEXED WHERE answered_count > 0`)
-	if err != nil {
-		return fmt.Errorf("store: client means: %w", err)
-	}
-	defer rows.Close()
-	var iface sql.RawBytes
-	var ls, ps, ts float64
-	var lc, ac int64
-	for rows.Next() {
-		if err := rows.Scan(&iface, &ls, &lc, &ps, &ts, &ac); err != nil {
-			return fmt.Errorf("store: client means: %w", err)
-		}
-		m := out[string(iface)]
-		if m == nil {
-			m = &metricMeans{}
-			out[string(iface)] = m
-		}
-		if lc > 0 {
-			m.lat = append(m.lat, ls/float64(lc))
-		}
-		m.proc = append(m.proc, ps/float64(ac))
-		m.tot = append(m.tot, ts/float64(ac))
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: client means: %w", err)
-	}
-	return nil
+	m.P50, m.P95 = clamp(p.P50), clamp(p.P95)
 }
 
 func mean(sum float64, n int64) sql.NullFloat64 {
@@ -251,20 +182,4 @@ func mean(sum float64, n int64) sql.NullFloat64 {
 		return sql.NullFloat64{}
 	}
 	return sql.NullFloat64{Float64: sum / float64(n), Valid: true}
-}
-
-// percentiles sorts v and returns its nearest-rank p50 and p95.
-func percentiles(v []float64) (p50, p95 sql.NullFloat64) {
-	if len(v) == 0 {
-		return
-	}
-	slices.Sort(v)
-	return sql.NullFloat64{Float64: nearestRank(v, 0.50), Valid: true}, sql.NullFloat64{Float64: nearestRank(v, 0.95), Valid: true}
-}
-
-// nearestRank is the smallest value with at least p of the values at or
-// below it; v is sorted and not empty.
-func nearestRank(v []float64, p float64) float64 {
-	k := int(math.Ceil(p*float64(len(v)))) - 1
-	return v[max(0, min(k, len(v)-1))]
 }

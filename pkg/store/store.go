@@ -56,6 +56,8 @@ type Store struct {
 	settled  memo[settledKey, map[string]*SeriesBucket] // merges of the series' settled past (series_memo.go)
 	active   memo[activeKey, activeCounts]              // clients seen in the last hour and day (statistics.go)
 	activity activity                                   // the same by the minute, moved by each commit (activity.go)
+	meanPct  memo[meansKey, ClientMeans]                // percentiles of the per-client means (client_means.go)
+	means    clientMeans                                // their buckets, moved by each commit
 
 	// seriesOff makes Commit write the client rows and seqs alone, as
 	// before the series: the reference BenchmarkCommitSeries measures the
@@ -97,7 +99,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	restrictOthers(abs, opts.Logger)
 
 	s := &Store{path: abs, log: opts.Logger}
-	s.settled.size, s.active.size = settledKept, activeKept
+	s.settled.size, s.active.size, s.meanPct.size = settledKept, activeKept, meansKept
 	s.w, err = sql.Open("sqlite", dsn(abs, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)

@@ -227,7 +227,6 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	dbPath := fs.String("db", "", "database file")
 	addr := fs.String("addr", "127.0.0.1:18000", "listen address")
-	maxAge := fs.Duration("stats-max-age", httpapi.DefaultStatsMaxAge, "how old the statistics' percentiles of client means may get (negative: computed on every request)")
 	logFile := fs.String("log", "", "request log file (default: discard)")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (profiling the API under load)")
 	token := fs.String("token", defaultToken, "admin token of the API (export needs it)")
@@ -259,7 +258,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := httpapi.New(httpapi.Config{Addr: *addr, Store: st, Token: *token, Logger: log, StatsMaxAge: *maxAge, Page: page})
+	srv, err := httpapi.New(httpapi.Config{Addr: *addr, Store: st, Token: *token, Logger: log, Page: page})
 	if err != nil {
 		return err
 	}

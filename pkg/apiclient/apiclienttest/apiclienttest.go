@@ -46,7 +46,7 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	api, err := httpapi.New(httpapi.Config{Store: st, Token: o.Token, NoAuth: o.Token == "", Logger: quiet, Now: o.Now, StatsMaxAge: -1, CountMaxAge: -1})
+	api, err := httpapi.New(httpapi.Config{Store: st, Token: o.Token, NoAuth: o.Token == "", Logger: quiet, Now: o.Now, CountMaxAge: -1})
 	if err != nil {
 		t.Fatalf("httpapi: %v", err)
 	}
