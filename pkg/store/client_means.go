@@ -18,6 +18,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"time"
 
 	"github.com/ntp-monitor/ntp-monitor/pkg/loghist"
@@ -81,7 +82,40 @@ func (v *ifaceMoves) means(stored *storedProps, r *row) {
 }
 
 // clientMeans holds each interface's kept mean buckets (Store.means).
-type clientMeans = kept[*meanCounts]
+type clientMeans struct {
+	kept[*meanCounts]
+
+	buildMu sync.Mutex
+	// building is closed when the build of every interface's buckets
+	// under way ends: one whole-table read serves the readers that find
+	// none kept at once, as after a start.
+	building chan struct{}
+}
+
+// buildOnce runs build unless one is under way, and then waits for that
+// one instead; ran reports which.
+func (c *clientMeans) buildOnce(ctx context.Context, build func() error) (ran bool, err error) {
+	c.buildMu.Lock()
+	if ch := c.building; ch != nil {
+		c.buildMu.Unlock()
+		select {
+		case <-ch:
+			return false, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+	ch := make(chan struct{})
+	c.building = ch
+	c.buildMu.Unlock()
+	defer func() {
+		c.buildMu.Lock()
+		c.building = nil
+		c.buildMu.Unlock()
+		close(ch)
+	}()
+	return true, build()
+}
 
 // meanCounts counts an interface's clients by the buckets of their means.
 type meanCounts struct {
@@ -100,28 +134,54 @@ func (k *meanCounts) move(delta map[int64]int64, ch int64, _ time.Time) {
 	k.changes = ch
 }
 
-// buildMeans counts iface's clients by the buckets of their means, in the
-// reader's transaction, whose version of the rows is changes.
-func buildMeans(ctx context.Context, tx *sql.Tx, iface string, changes int64) (*meanCounts, error) {
-	k := &meanCounts{changes: changes, n: make(map[int64]int64)}
-	rows, err := tx.QueryContext(ctx, `SELECT latency_sum, latency_count, processing_sum, total_sum, answered_count
-		FROM ntp_clients INDEXED BY ntp_clients_interface_last_seen WHERE interface_name = ? AND answered_count > 0`, iface)
+// buildMeans counts every interface's clients by the buckets of their
+// means in one pass over the table, in the reader's transaction: each
+// interface's of the version the transaction sees. A pass is
+// about 1.5 s at 1,000,000 clients; through the interface's index, a row
+// at a time, one interface of 125,000 took 0.8 s.
+func buildMeans(ctx context.Context, tx *sql.Tx) (map[string]*meanCounts, error) {
+	built := make(map[string]*meanCounts)
+	vers, err := tx.QueryContext(ctx, "SELECT interface_name, changes FROM interface_totals")
+	if err != nil {
+		return nil, err
+	}
+	for vers.Next() {
+		k := &meanCounts{n: make(map[int64]int64)}
+		var iface string
+		if err := vers.Scan(&iface, &k.changes); err != nil {
+			vers.Close()
+			return nil, err
+		}
+		built[iface] = k
+	}
+	if err := vers.Close(); err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT interface_name, latency_sum, latency_count, processing_sum, total_sum, answered_count
+		FROM ntp_clients NOT INDEXED WHERE answered_count > 0`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var iface sql.RawBytes
 	var ls, ps, ts float64
 	var lc, ac int64
 	for rows.Next() {
-		if err := rows.Scan(&ls, &lc, &ps, &ts, &ac); err != nil {
+		if err := rows.Scan(&iface, &ls, &lc, &ps, &ts, &ac); err != nil {
 			return nil, err
+		}
+		k := built[string(iface)]
+		if k == nil {
+			// No totals row: the totals are off (a benchmark's store),
+			// and no reader asks for this interface's version.
+			continue
 		}
 		keys, n := meanKeys(ls, lc, ps, ts, ac)
 		for _, key := range keys[:n] {
 			k.n[key]++
 		}
 	}
-	return k, rows.Err()
+	return built, rows.Err()
 }
 
 // ClientMeans are the nearest-rank p50 and p95 of one interface's
@@ -186,25 +246,40 @@ func (s *Store) meansOf(ctx context.Context, tx *sql.Tx, key meansKey) (ClientMe
 			return true
 		})
 	}
-	ok, pending := read()
-	if pending != nil {
-		select {
-		case <-pending:
-		case <-ctx.Done():
-			return cm, ctx.Err()
+	for {
+		ok, pending := read()
+		if pending != nil {
+			select {
+			case <-pending:
+			case <-ctx.Done():
+				return cm, ctx.Err()
+			}
+			ok, _ = read()
 		}
-		ok, _ = read()
+		if ok {
+			return cm, nil
+		}
+		// None kept of this version: build every interface's, or wait for
+		// the build under way and read again (it may not serve this
+		// version: a commit by another process in between).
+		ran, err := s.means.buildOnce(ctx, func() error {
+			built, err := buildMeans(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if k := built[key.iface]; k != nil {
+				// Read first: keeping them may move them past this
+				// transaction's version.
+				cm = meanPercentiles(k.n)
+			}
+			now := s.clock.now()
+			for iface, k := range built {
+				s.means.keep(iface, k, now)
+			}
+			return nil
+		})
+		if err != nil || ran {
+			return cm, err
+		}
 	}
-	if ok {
-		return cm, nil
-	}
-	k, err := buildMeans(ctx, tx, key.iface, key.changes)
-	if err != nil {
-		return cm, err
-	}
-	// Read first: keeping them may move them past this transaction's
-	// version.
-	cm = meanPercentiles(k.n)
-	s.means.keep(key.iface, k, s.clock.now())
-	return cm, nil
 }

@@ -62,11 +62,26 @@ func builtMeans(t *testing.T, s *Store, iface string) *meanCounts {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	k, err := buildMeans(context.Background(), tx, iface, changesOf(t, tx, iface))
+	built, err := buildMeans(context.Background(), tx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k
+	if k := built[iface]; k != nil && k.changes == changesOf(t, tx, iface) {
+		return k
+	}
+	t.Fatalf("no buckets of %s built", iface)
+	return nil
+}
+
+// keptMeans copies the buckets s keeps of ifc, and their version.
+func keptMeans(s *Store, ifc string) (changes int64, n map[int64]int64, ok bool) {
+	s.means.mu.Lock()
+	defer s.means.mu.Unlock()
+	k := s.means.of[ifc]
+	if k == nil {
+		return 0, nil, false
+	}
+	return k.changes, maps.Clone(k.n), true
 }
 
 // TestClientMeansFollowTheRows commits answered sessions of a few hundred
@@ -109,15 +124,9 @@ func TestClientMeansFollowTheRows(t *testing.T) {
 	}
 	kept := func(step, ifc string, version int64) {
 		t.Helper()
-		s.means.mu.Lock()
-		k := s.means.of[ifc]
-		var n map[int64]int64
-		if k != nil {
-			n = maps.Clone(k.n)
-		}
-		s.means.mu.Unlock()
-		if k == nil || k.changes != version {
-			t.Fatalf("%s: the kept buckets of %s are not of version %d: %+v", step, ifc, version, k)
+		changes, n, ok := keptMeans(s, ifc)
+		if !ok || changes != version {
+			t.Fatalf("%s: the kept buckets of %s are not of version %d: %d, %v", step, ifc, version, changes, ok)
 		}
 		if built := builtMeans(t, s, ifc); !maps.Equal(n, built.n) {
 			t.Fatalf("%s: kept buckets of %s\n%v\nbuilt from the rows\n%v", step, ifc, n, built.n)
@@ -222,5 +231,99 @@ func TestClientMeansReaderBehind(t *testing.T) {
 	s.means.mu.Unlock()
 	if !same {
 		t.Errorf("the read built the buckets again, or changed them")
+	}
+}
+
+// TestMeansBuildOnce: a reader that finds a build of the buckets under way
+// waits for it rather than building again, and one that comes after it
+// builds anew.
+func TestMeansBuildOnce(t *testing.T) {
+	var c clientMeans
+	ctx := context.Background()
+	release, started := make(chan struct{}), make(chan struct{})
+	first := make(chan bool)
+	go func() {
+		ran, err := c.buildOnce(ctx, func() error {
+			close(started)
+			<-release
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		first <- ran
+	}()
+	<-started
+	second := make(chan bool)
+	go func() {
+		ran, err := c.buildOnce(ctx, func() error {
+			t.Error("a second build ran while the first was under way")
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		second <- ran
+	}()
+	// The second is waiting, or about to: either way it must not run.
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	if !<-first || <-second {
+		t.Fatal("the first build did not run, or the second did")
+	}
+	if ran, err := c.buildOnce(ctx, func() error { return nil }); !ran || err != nil {
+		t.Fatalf("a build after the first: ran %v, %v", ran, err)
+	}
+}
+
+// TestClientMeansConcurrent reads the statistics from 8 goroutines, the
+// first of them building the buckets, while commits move them; at the end
+// the kept buckets equal buckets built from the rows (run it with -race).
+func TestClientMeansConcurrent(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	commit := seqCommitter(t)
+	rng := rand.New(rand.NewPCG(9, 9))
+	batch := func() []session.Session {
+		var ss []session.Session
+		for range 20 {
+			ss = append(ss, sess(fmt.Sprintf("198.51.100.%d", rng.IntN(250)), rng.Float64()*60,
+				answered(rng.Float64()*0.01, rng.Float64()*1e-4, rng.Float64()*0.01), iface([]string{"eth0", "eth1"}[rng.IntN(2)])))
+		}
+		return ss
+	}
+	commit(s, batch())
+	stop := make(chan struct{})
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				if _, err := s.InterfaceStatistics(ctx, t0); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 50 {
+		commit(s, batch())
+	}
+	close(stop)
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ifc := range []string{"eth0", "eth1"} {
+		_, n, ok := keptMeans(s, ifc)
+		if built := builtMeans(t, s, ifc); !ok || !maps.Equal(n, built.n) {
+			t.Errorf("%s: kept buckets %v, built from the rows %v", ifc, n, built.n)
+		}
 	}
 }
