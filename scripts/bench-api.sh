@@ -17,8 +17,9 @@
 # process so the peak is the export's.
 #
 # The load runs while the server commits INGEST_RATE sessions a second
-# (2000; apiload serve --ingest-rate) of the filled clients, captured now,
-# as a live collector's reads do: every commit changes what the reads see.
+# (2000; apiload serve --ingest-rate) captured now, 1 % of them of clients
+# never seen before and the rest of the filled ones, as a public server's
+# collector does: every commit changes what the reads see.
 #
 # Settings: CLIENTS (1000000), CONCURRENCY (16), DURATION (10s), INGEST_RATE (2000), BENCH_DIR
 # (a temporary directory, removed afterwards; set KEEP=1 to keep the DB and

@@ -147,14 +147,23 @@ func genSession(rng *rand.Rand, s *session.Session, i, ifaces int, ts time.Time)
 // ingest commits rate sessions a second, captured now, of clients drawn
 // from the first clients, in a batch every 100 ms through the store's
 // write path, until ctx ends: the commits a live collector makes while the
-// API is read. It returns the commits and the sessions they held.
-func ingest(ctx context.Context, st *store.Store, rate, clients, ifaces int) (commits, sessions int, err error) {
+// API is read. newPerMille of the sessions are of clients never seen
+// before, as a public server's are. It returns the commits and the
+// sessions they held.
+func ingest(ctx context.Context, st *store.Store, rate, clients, ifaces, newPerMille int) (commits, sessions int, err error) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	b := store.NewBatch()
 	var s session.Session
 	var seq uint64
+	// The next client never seen: past every row, those of the new
+	// clients of earlier runs on the file too.
+	dbst, err := st.Stats(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	next := max(clients, int(dbst.Rows))
 	for {
 		select {
 		case <-ctx.Done():
@@ -163,7 +172,12 @@ func ingest(ctx context.Context, st *store.Store, rate, clients, ifaces int) (co
 		}
 		now := time.Now()
 		for range max(rate/10, 1) {
-			genSession(rng, &s, rng.IntN(clients), ifaces, now)
+			i := rng.IntN(clients)
+			if rng.IntN(1000) < newPerMille {
+				i = next
+				next++
+			}
+			genSession(rng, &s, i, ifaces, now)
 			seq++
 			b.Add("ingest", s.Interface, seq, &s)
 		}
@@ -233,6 +247,7 @@ func serve(args []string) error {
 	rate := fs.Int("ingest-rate", 0, "commit this many sessions a second while serving, captured now, as a live collector does (0: none)")
 	clients := fs.Int("clients", 1000000, "with --ingest-rate: the clients the sessions are drawn from (as filled)")
 	ifaces := fs.Int("interfaces", 8, "with --ingest-rate: the interfaces (as filled)")
+	newClients := fs.Int("new-per-mille", 10, "with --ingest-rate: sessions in a thousand of clients never seen before (a public server's new clients)")
 	fs.Parse(args)
 	if *pprofAddr != "" {
 		go http.ListenAndServe(*pprofAddr, nil)
@@ -269,7 +284,7 @@ func serve(args []string) error {
 		go func() {
 			defer close(ingested)
 			start := time.Now()
-			commits, sessions, err := ingest(ctx, st, *rate, *clients, *ifaces)
+			commits, sessions, err := ingest(ctx, st, *rate, *clients, *ifaces, *newClients)
 			fmt.Fprintf(os.Stderr, "serve: ingested %d sessions in %d commits over %.1f s\n", sessions, commits, time.Since(start).Seconds())
 			if err != nil {
 				errc <- fmt.Errorf("ingest: %w", err)
