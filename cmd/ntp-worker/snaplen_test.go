@@ -120,7 +120,7 @@ func TestSnaplenCutReachesTheSeries(t *testing.T) {
 		t.Fatalf("ntp-worker exit %d:\n%s", code, stderr)
 	}
 
-	tot, err := st.SeriesTotals(ctx, start, start.Add(time.Hour), nil)
+	tot, _, err := st.SeriesTotals(ctx, start, start.Add(time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -246,7 +246,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	now := time.Now()
 	for _, w := range distinctWindows {
-		tot, err := st.SeriesTotals(ctx, now.Add(-w.d), now, nil)
+		tot, _, err := st.SeriesTotals(ctx, now.Add(-w.d), now, nil)
 		if err != nil {
 			up = false
 			break

@@ -38,11 +38,11 @@ func (s *Server) seriesRange(ctx context.Context, q query) (map[string]*store.Se
 	if err != nil {
 		return nil, rangeJSON{}, err
 	}
-	tot, err := s.cfg.Store.SeriesTotals(ctx, from, to, nil)
+	tot, covered, err := s.cfg.Store.SeriesTotals(ctx, from, to, nil)
 	if err != nil {
 		return nil, rangeJSON{}, err
 	}
-	return tot, rangeJSON{From: from.Format(time.RFC3339Nano), To: to.Format(time.RFC3339Nano), SeriesStart: start.Format(time.RFC3339)}, nil
+	return tot, rangeJSON{From: covered.From.Format(time.RFC3339Nano), To: covered.To.Format(time.RFC3339Nano), SeriesStart: start.Format(time.RFC3339)}, nil
 }
 
 // rangeFailed answers seriesRange's error: 400 for a bad from or to.

@@ -100,7 +100,7 @@ func TestSeriesMatchesSessionsSent(t *testing.T) {
 	}
 
 	// Over the whole range, through the totals the statistics read.
-	totals, err := h.st.SeriesTotals(ctx, from.Add(-time.Minute), to.Add(time.Minute), nil)
+	totals, _, err := h.st.SeriesTotals(ctx, from.Add(-time.Minute), to.Add(time.Minute), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestRetentionDeletesOldKeepsNew(t *testing.T) {
 	if !strings.Contains(logs.String(), "retention deleted expired rows") || !strings.Contains(logs.String(), "series_minutes=6000") {
 		t.Errorf("no log line of the pass: %s", logs.String())
 	}
-	tot, err := st.SeriesTotals(ctx, now.Add(-60*24*time.Hour), now, nil)
+	tot, _, err := st.SeriesTotals(ctx, now.Add(-60*24*time.Hour), now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -501,12 +501,12 @@ func BenchmarkSeriesRead(b *testing.B) {
 			return err
 		}},
 		{"30d-totals", func() error {
-			_, err := s.SeriesTotals(ctx, now.Add(-30*24*time.Hour), now, nil)
+			_, _, err := s.SeriesTotals(ctx, now.Add(-30*24*time.Hour), now, nil)
 			return err
 		}},
 		{"30d-totals-first-of-a-minute", func() error {
 			from := now.Add(-30*24*time.Hour - time.Duration(moved.Add(1))*time.Minute)
-			_, err := s.SeriesTotals(ctx, from, now, nil)
+			_, _, err := s.SeriesTotals(ctx, from, now, nil)
 			return err
 		}},
 	}

@@ -47,22 +47,36 @@ func (s *Store) DeleteSeriesBefore(ctx context.Context, step time.Duration, befo
 		if _, err := s.DeleteSeriesBefore(ctx, DayStep, before.Add(-DayStep+time.Second)); err != nil {
 			return 0, err
 		}
-		return s.deleteSeries(ctx, "series_hour", before)
+		return s.deleteSeries(ctx, "series_hour", "hours_deleted_before", before)
 	}
 	for _, t := range seriesTables {
 		if t.step == step {
-			return s.deleteSeries(ctx, t.table, before)
+			return s.deleteSeries(ctx, t.table, t.deleted, before)
 		}
 	}
 	return 0, fmt.Errorf("store: no series of resolution %s", step)
 }
 
 // deleteSeries deletes table's buckets before the cutoff. Once any went,
-// it counts a write into the settled series (series_memo.go), after the
+// it records the cutoff in series_info's column deleted (none: not
+// recorded), before the first chunk, so that a read of a range's ragged
+// end never finds the buckets gone and the cutoff not yet known; and it
+// counts a write into the settled series (series_memo.go), after the
 // chunks rather than in each: until then a reader may still be handed the
 // merge from before the delete, as it would have been a moment earlier.
-func (s *Store) deleteSeries(ctx context.Context, table string, before time.Time) (int64, error) {
+func (s *Store) deleteSeries(ctx context.Context, table, deleted string, before time.Time) (int64, error) {
 	what := table + " before " + before.UTC().Format(time.RFC3339)
+	if deleted != "" {
+		var any int
+		if err := s.w.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+table+" WHERE bucket < ?)", before.Unix()).Scan(&any); err != nil {
+			return 0, fmt.Errorf("store: delete %s: %w", what, err)
+		}
+		if any == 1 {
+			if _, err := s.w.ExecContext(ctx, "UPDATE series_info SET "+deleted+" = max(coalesce("+deleted+", ?1), ?1)", before.Unix()); err != nil {
+				return 0, fmt.Errorf("store: delete %s: record the cutoff: %w", what, err)
+			}
+		}
+	}
 	n, err := s.deleteChunks(ctx, what,
 		"DELETE FROM "+table+" WHERE rowid IN (SELECT rowid FROM "+table+" WHERE bucket < ? LIMIT ?)", before.Unix())
 	if n > 0 {

@@ -406,7 +406,7 @@ func TestInsertsToldApartFromUpdates(t *testing.T) {
 	if clients != 2 || rows != 2 {
 		t.Errorf("interface_totals.clients %d over %d rows, want 2 and 2", clients, rows)
 	}
-	tot, err := s.SeriesTotals(ctx, t0.Add(30*time.Minute), t0.Add(31*time.Minute), nil)
+	tot, _, err := s.SeriesTotals(ctx, t0.Add(30*time.Minute), t0.Add(31*time.Minute), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,10 +27,14 @@ const (
 var seriesTables = []struct {
 	step  time.Duration
 	table string
+	// deleted is the series_info column that records the cutoff before
+	// which retention deleted the level's buckets; the coarsest level's
+	// reads never fall back on a coarser one, and it records none.
+	deleted string
 }{
-	{MinuteStep, "series_minute"},
-	{HourStep, "series_hour"},
-	{DayStep, "series_day"},
+	{MinuteStep, "series_minute", "minutes_deleted_before"},
+	{HourStep, "series_hour", "hours_deleted_before"},
+	{DayStep, "series_day", ""},
 }
 
 // SeriesBucket is the traffic of one interface over one span of time: a

@@ -148,18 +148,29 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) (SeriesResult, error)
 // interface). Every level is the same traffic rolled up, so the result is
 // the range's minutes merged. ifaces limits the interfaces (nil: every
 // one).
-func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []string) (map[string]*SeriesBucket, error) {
+//
+// An end whose minutes retention has deleted (older than the oldest
+// minute kept) is widened to its whole hour, whose bucket holds them, and
+// an end whose hours it has deleted to its whole day: read as asked, the
+// part of the range in that hour would count nothing. The range returned
+// is the one the totals are of.
+func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []string) (map[string]*SeriesBucket, SeriesRange, error) {
 	if from.After(to) {
-		return nil, fmt.Errorf("%w: from %s is after to %s", ErrSeriesQuery, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+		return nil, SeriesRange{}, fmt.Errorf("%w: from %s is after to %s", ErrSeriesQuery, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	}
 	minute := int64(MinuteStep / time.Second)
 	lo := floorDiv(from.Unix(), minute) * minute
 	hi := floorDiv(to.Unix()+minute-1, minute) * minute
+	lo, hi, err := s.widenToKept(ctx, lo, hi)
+	if err != nil {
+		return nil, SeriesRange{}, err
+	}
+	covered := SeriesRange{From: time.Unix(lo, 0).UTC(), To: time.Unix(hi, 0).UTC()}
 	out := make(map[string]*SeriesBucket)
 	if cut := settledCut(lo, hi, s.clock.now()); cut > lo {
 		past, err := s.settledTotals(ctx, lo, cut, ifaces)
 		if err != nil {
-			return nil, err
+			return nil, SeriesRange{}, err
 		}
 		for iface, b := range past {
 			own := new(SeriesBucket)
@@ -168,7 +179,42 @@ func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []s
 		}
 		lo = cut
 	}
-	return s.mergeSpans(ctx, lo, hi, ifaces, out)
+	out, err = s.mergeSpans(ctx, lo, hi, ifaces, out)
+	return out, covered, err
+}
+
+// SeriesRange is the range a read of the series is of.
+type SeriesRange struct{ From, To time.Time }
+
+// widenToKept widens [lo, hi) at an end that lies in a bucket of the next
+// coarser level where retention has deleted its own level's buckets (the
+// cutoff series_info records), to that coarser bucket, level by level.
+func (s *Store) widenToKept(ctx context.Context, lo, hi int64) (int64, int64, error) {
+	var cols []string
+	for _, t := range seriesTables[:len(seriesTables)-1] {
+		cols = append(cols, t.deleted)
+	}
+	cut := make([]sql.NullInt64, len(cols))
+	dest := make([]any, len(cols))
+	for i := range cut {
+		dest[i] = &cut[i]
+	}
+	if err := s.r.QueryRowContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM series_info").Scan(dest...); err != nil {
+		return lo, hi, s.wrap("read series_info", err)
+	}
+	for level, c := range cut {
+		if !c.Valid {
+			continue
+		}
+		step := int64(seriesTables[level+1].step / time.Second)
+		if lo%step != 0 && lo < c.Int64 {
+			lo = floorDiv(lo, step) * step
+		}
+		if end := floorDiv(hi, step) * step; hi%step != 0 && end < c.Int64 {
+			hi = end + step
+		}
+	}
+	return lo, hi, nil
 }
 
 // seriesSpan is [lo, hi) of one resolution's buckets, in Unix seconds.

@@ -46,7 +46,7 @@ func TestSeriesTotalsRollupsEqualMinutes(t *testing.T) {
 		{"seconds, rounded to minutes", from.Add(30*time.Hour + 20*time.Second), from.Add(80*time.Hour + 40*time.Second)},
 	} {
 		t.Run(r.name, func(t *testing.T) {
-			tot, err := s.SeriesTotals(ctx, r.from, r.to, nil)
+			tot, _, err := s.SeriesTotals(ctx, r.from, r.to, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/ntp-monitor/ntp-monitor/pkg/session"
 )
 
 // A database from before the series (the fixtures of schema 1 and of
@@ -47,7 +50,7 @@ func TestSeriesStartsAtMigration(t *testing.T) {
 			}
 
 			commitAll(t, s, "fixture-worker", 101, sess("198.51.100.10", 0), sess("198.51.100.99", 1))
-			tot, err := s.SeriesTotals(ctx, t0, t0.Add(time.Minute), nil)
+			tot, _, err := s.SeriesTotals(ctx, t0, t0.Add(time.Minute), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,4 +159,68 @@ func TestSeriesQueryCheck(t *testing.T) {
 			t.Errorf("%v: %d points, want %d", q, n, q.points())
 		}
 	}
+}
+
+// TestSeriesTotalsWidenWhereMinutesWent: a range whose ragged start (or
+// end) lies where the minute retention has deleted the minutes, though
+// their hours are kept, is read from the whole hour at that end, and says
+// so; read as asked, its part of that hour would count nothing. A range
+// within the minutes kept, and one in a store whose minutes no retention
+// has touched, are read as asked. The same holds a level up, for hours
+// deleted where their days are kept.
+func TestSeriesTotalsWidenWhereMinutesWent(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	// One request every five minutes from t0 (10:00) for two days.
+	var ss []session.Session
+	for i := range 2 * 24 * 12 {
+		ss = append(ss, sess(fmt.Sprintf("198.51.100.%d", i%200), float64(i*300)))
+	}
+	commitAll(t, s, "w", 1, ss...)
+	requestsIn := func(from, to time.Time) int64 {
+		var n int64
+		for i := range ss {
+			if !ss[i].Timestamp.Before(from) && ss[i].Timestamp.Before(to) {
+				n++
+			}
+		}
+		return n
+	}
+	h := func(d time.Duration) time.Time { return t0.Add(d) }
+	check := func(step string, from, to, wantFrom, wantTo time.Time) {
+		t.Helper()
+		tot, covered, err := s.SeriesTotals(ctx, from, to, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		if b := tot["eth0"]; b != nil {
+			got = b.Requests
+		}
+		if !covered.From.Equal(wantFrom) || !covered.To.Equal(wantTo) || got != requestsIn(wantFrom, wantTo) {
+			t.Errorf("%s: [%s, %s) read as [%s, %s) with %d requests; want [%s, %s) with %d", step, from, to,
+				covered.From, covered.To, got, wantFrom, wantTo, requestsIn(wantFrom, wantTo))
+		}
+	}
+	check("nothing deleted", h(90*time.Minute+30*time.Second), h(5*time.Hour+20*time.Minute), h(90*time.Minute), h(5*time.Hour+20*time.Minute))
+
+	// The minutes before 20:00 of the first day go.
+	cut := h(10 * time.Hour)
+	if _, err := s.DeleteSeriesBefore(ctx, MinuteStep, cut); err != nil {
+		t.Fatal(err)
+	}
+	check("ragged start before the cut", h(7*time.Hour+25*time.Minute), h(12*time.Hour+10*time.Minute), h(7*time.Hour), h(12*time.Hour+10*time.Minute))
+	check("both ends before the cut", h(2*time.Hour+25*time.Minute), h(5*time.Hour+40*time.Minute), h(2*time.Hour), h(6*time.Hour))
+	check("within the minutes kept", h(10*time.Hour+25*time.Minute), h(12*time.Hour+10*time.Minute), h(10*time.Hour+25*time.Minute), h(12*time.Hour+10*time.Minute))
+
+	// The minutes and hours before noon of the second day go, and with
+	// them the first day; the second day's bucket is kept.
+	noon := t0.Truncate(DayStep).Add(DayStep + 12*time.Hour)
+	for _, step := range []time.Duration{MinuteStep, HourStep} {
+		if _, err := s.DeleteSeriesBefore(ctx, step, noon); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := noon.Add(-12 * time.Hour)
+	check("ragged hours where only their day is kept", day.Add(3*time.Hour+5*time.Minute), day.Add(20*time.Hour), day, day.Add(DayStep))
 }

@@ -55,7 +55,7 @@ func TestSeriesSnaplenCut(t *testing.T) {
 			t.Errorf("minute %d: snaplen_cut %d, want %d", i, got, want)
 		}
 	}
-	tot, err := s.SeriesTotals(ctx, t0, t0.Add(time.Hour), nil)
+	tot, _, err := s.SeriesTotals(ctx, t0, t0.Add(time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
