@@ -174,6 +174,7 @@ func (s *Store) Commit(ctx context.Context, b *Batch) (CommitResult, error) {
 		s.means.apply(nil, nil, s.clock.now())
 		return res, s.wrap("commit", err)
 	}
+	s.commits.Add(1)
 	at := s.clock.now()
 	s.activity.apply(moves, changes, at)
 	s.means.apply(meanMoves, changes, at)

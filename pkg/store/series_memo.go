@@ -136,6 +136,56 @@ func (s *Store) settledTotals(ctx context.Context, lo, cut int64, ifaces []strin
 	})
 }
 
+// recentKey names one merge of the minutes after the settled cut: [lo,
+// hi) on an interface set, as of the versions read before it.
+type recentKey struct {
+	lo, hi int64
+	all    bool
+	ifaces string
+	// changes is the sum of interface_totals.changes: every commit that
+	// writes a bucket upserts its sessions' client rows too and so raises
+	// it, in its own transaction, by any writer of the file; writes is
+	// settled_writes, for a cleanup that deletes recent buckets; commits
+	// counts this Store's commits, for a benchmark's store that keeps no
+	// totals.
+	changes, writes, commits int64
+}
+
+// recentKept bounds the merges of recent minutes kept: each is of one
+// commit, and a busy collector commits ten times a second.
+const recentKept = 32
+
+// recentTotals merges the stored buckets of [lo, hi), the few minutes
+// after the settled cut, into out per interface. The merge is kept until
+// the next commit (Store.recent): between two commits, which come every
+// 100 ms or so, the statistics read the same minutes again and again, and
+// reading them (a few rows of 4 KiB sketches and histograms per
+// interface) cost a request more than the rest of it.
+func (s *Store) recentTotals(ctx context.Context, lo, hi int64, ifaces []string, out map[string]*SeriesBucket) (map[string]*SeriesBucket, error) {
+	key := recentKey{lo: lo, hi: hi, all: ifaces == nil, ifaces: strings.Join(ifaces, "\x00"), commits: s.commits.Load()}
+	// Read before the buckets: a write the merge misses has raised one of
+	// them by the next call.
+	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(sum(changes), 0) FROM interface_totals), settled_writes
+		FROM series_info WHERE id = 1`).Scan(&key.changes, &key.writes); err != nil {
+		return nil, s.wrap("read the series' versions", err)
+	}
+	recent, err := s.recent.get(ctx, key, func(ctx context.Context) (map[string]*SeriesBucket, error) {
+		return s.mergeSpans(ctx, lo, hi, ifaces, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	for iface, b := range recent {
+		own := out[iface]
+		if own == nil {
+			own = new(SeriesBucket)
+			out[iface] = own
+		}
+		own.Merge(b)
+	}
+	return out, nil
+}
+
 // mergeSpans merges the stored buckets of [lo, hi) per interface into out
 // (nil: a new map), reading as few as cover the range (coverSpans).
 func (s *Store) mergeSpans(ctx context.Context, lo, hi int64, ifaces []string, out map[string]*SeriesBucket) (map[string]*SeriesBucket, error) {

@@ -274,3 +274,68 @@ func TestClockNeverBack(t *testing.T) {
 		t.Fatalf("after the source passed it: now %v, want %v", got, t0.Add(time.Second))
 	}
 }
+
+// The minutes after the settled cut are merged once per commit and kept
+// until the next: a second read with no write in between merges nothing,
+// and each write shows in the next read: a commit of this Store, one by
+// another Store on the file, one by a Store that keeps no totals in its
+// own reads, and a late one by such a Store in this Store's. Each is seen
+// by one part of the key alone.
+func TestRecentTotalsFollowWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "recent.db")
+	var clk testClock
+	clk.set(t0.Add(50 * time.Minute)) // 10:50
+	s := clk.on(openAt(t, path, quiet(t, Options{})))
+	var ss []session.Session
+	for m := range 50 {
+		ss = append(ss, sess(fmt.Sprintf("198.51.100.%d", m), at(float64(m)), answered(0.001, 0.0001, 0.0002)))
+	}
+	commitAll(t, s, "w", 1, ss...)
+	from, to := t0.Add(40*time.Minute), t0.Add(51*time.Minute) // settled to 10:47, recent after
+	sent := int64(10)
+	check := func(step string) {
+		t.Helper()
+		got := totals(t, s, from, to)
+		sameTotals(t, step, got, directTotals(t, s, from, to))
+		if got["eth0"].Requests != sent {
+			t.Fatalf("%s: %d requests, want %d", step, got["eth0"].Requests, sent)
+		}
+	}
+	check("first read")
+	before := maps.Clone(s.recent.entries)
+	check("second read")
+	if len(before) != 1 || !maps.Equal(before, s.recent.entries) {
+		t.Fatalf("the second read merged the recent minutes again with no write in between (%d kept before)", len(before))
+	}
+
+	commitAll(t, s, "w", 100, sess("198.51.100.200", at(49.5)))
+	sent++
+	check("a commit of this store")
+
+	other := clk.on(openAt(t, path, quiet(t, Options{})))
+	commitAll(t, other, "w2", 1, sess("198.51.100.201", at(49.6)))
+	sent++
+	check("a commit of another store on the file")
+
+	// A store that keeps no totals raises no version in the file: only its
+	// own count of commits tells its reads of them.
+	bare := clk.on(openAt(t, path, quiet(t, Options{})))
+	bare.totalsOff = true
+	if got := totals(t, bare, from, to); got["eth0"].Requests != sent {
+		t.Fatalf("a store that keeps no totals: %d requests, want %d", got["eth0"].Requests, sent)
+	}
+	commitAll(t, bare, "w3", 1, sess("198.51.100.202", at(49.7)))
+	sent++
+	if got := totals(t, bare, from, to); got["eth0"].Requests != sent {
+		t.Fatalf("a store that keeps no totals: %d requests after its commit, want %d", got["eth0"].Requests, sent)
+	}
+
+	// A store that keeps no totals and whose clock is the host's, for which
+	// 10:49 is long past: its write is a write into the settled past,
+	// which is all this store can see of it.
+	late := openAt(t, path, quiet(t, Options{}))
+	late.totalsOff = true
+	commitAll(t, late, "w4", 1, sess("198.51.100.203", at(49.8)))
+	sent++
+	check("a late write of a store that keeps no totals")
+}

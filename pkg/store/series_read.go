@@ -179,7 +179,7 @@ func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []s
 		}
 		lo = cut
 	}
-	out, err = s.mergeSpans(ctx, lo, hi, ifaces, out)
+	out, err = s.recentTotals(ctx, lo, hi, ifaces, out)
 	return out, covered, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,6 +55,8 @@ type Store struct {
 
 	clock    clock                                      // the series' now, never going back
 	settled  memo[settledKey, map[string]*SeriesBucket] // merges of the series' settled past (series_memo.go)
+	recent   memo[recentKey, map[string]*SeriesBucket]  // merges of the minutes after it, of one commit
+	commits  atomic.Int64                               // commits made, for recentKey
 	active   memo[activeKey, activeCounts]              // clients seen in the last hour and day (statistics.go)
 	activity activity                                   // the same by the minute, moved by each commit (activity.go)
 	meanPct  memo[meansKey, ClientMeans]                // percentiles of the per-client means (client_means.go)
@@ -99,7 +102,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	restrictOthers(abs, opts.Logger)
 
 	s := &Store{path: abs, log: opts.Logger}
-	s.settled.size, s.active.size, s.meanPct.size = settledKept, activeKept, meansKept
+	s.settled.size, s.recent.size, s.active.size, s.meanPct.size = settledKept, recentKept, activeKept, meansKept
 	s.w, err = sql.Open("sqlite", dsn(abs, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", abs, err)
