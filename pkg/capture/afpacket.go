@@ -83,7 +83,11 @@ func openAFPacket(iface string, cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.attach(insns); err != nil {
+	kernel := insns
+	if hwType(iface) == unix.ARPHRD_LOOPBACK {
+		kernel = skipOutgoing(insns)
+	}
+	if err := r.attach(kernel, insns); err != nil {
 		r.close()
 		return nil, fmt.Errorf("capture on %q: attach filter: %w", iface, err)
 	}
@@ -128,17 +132,19 @@ func newAFReader(iface string, cfg Config) (*afReader, error) {
 // taken after the filter ran, on a CPU that may have been preempted.
 const attachGrace = time.Second
 
-// attach puts the filter on the socket. Frames that the unfiltered socket
+// attach puts the filter kernel on the socket, and early, the same but for
+// what only the kernel can test, on the frames it took in before. Frames
+// that the unfiltered socket
 // took in between are still in the ring: until a packet stamped past the
 // grace comes, next runs the same program over each in Go and skips those
 // the kernel would not have let in, as libpcap does with the packets
 // already in its ring when a filter is set.
-func (r *afReader) attach(insns []pcap.BPFInstruction) error {
-	raw := make([]bpf.RawInstruction, len(insns))
-	for i, in := range insns {
+func (r *afReader) attach(kernel, early []pcap.BPFInstruction) error {
+	raw := make([]bpf.RawInstruction, len(kernel))
+	for i, in := range kernel {
 		raw[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
 	}
-	prog, ok := newBPFProgram(insns)
+	prog, ok := newBPFProgram(early)
 	if !ok {
 		return errors.New("the filter program does not validate")
 	}
@@ -147,6 +153,29 @@ func (r *afReader) attach(insns []pcap.BPFInstruction) error {
 	}
 	r.early, r.settled = prog, time.Now().Add(attachGrace)
 	return nil
+}
+
+// skipOutgoing puts before prog a test that refuses the packets the host
+// sends: on loopback a packet socket sees each one twice, leaving and
+// arriving, and libpcap skips the leaving copy. The test reads the
+// kernel's packet type (SKF_AD_PKTTYPE), which only the kernel's filter
+// can; prog's jumps are relative, so prepending keeps them. The frames the
+// ring took in before the filter (attach) are checked without it, and may
+// hold both copies of a packet sent in the moment before the capture began.
+func skipOutgoing(prog []pcap.BPFInstruction) []pcap.BPFInstruction {
+	const (
+		ldPktType  = 0x20 // BPF_LD|BPF_W|BPF_ABS
+		skfAdOff   = 0xfffff000
+		adPktType  = 4
+		jeqK       = 0x15
+		retK       = 0x06
+		pkOutgoing = unix.PACKET_OUTGOING
+	)
+	return append([]pcap.BPFInstruction{
+		{Code: ldPktType, K: skfAdOff + adPktType},
+		{Code: jeqK, Jt: 0, Jf: 1, K: pkOutgoing},
+		{Code: retK, K: 0},
+	}, prog...)
 }
 
 // frameSizeFor returns a TPACKET_V3 frame size for snaplen: the kernel
@@ -164,12 +193,21 @@ func frameSizeFor(snaplen, block int) int {
 // device, a veth, a bridge, loopback): the afpacket engine hands frames to
 // the decoder as Ethernet, where libpcap would tell the link type.
 func ethernetLike(iface string) bool {
+	t := hwType(iface)
+	return t == unix.ARPHRD_ETHER || t == unix.ARPHRD_LOOPBACK
+}
+
+// hwType is iface's ARPHRD_ type, -1 when it cannot be read.
+func hwType(iface string) int {
 	b, err := os.ReadFile("/sys/class/net/" + iface + "/type")
 	if err != nil {
-		return false
+		return -1
 	}
-	t, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return t == unix.ARPHRD_ETHER || t == unix.ARPHRD_LOOPBACK
+	t, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return -1
+	}
+	return t
 }
 
 // promiscuous opens a packet socket that holds iface in promiscuous mode

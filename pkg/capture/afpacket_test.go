@@ -2,6 +2,7 @@ package capture
 
 import (
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestAFPacketBeforeFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.attach(insns); err != nil {
+	if err := r.attach(insns, insns); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.SendFrames([][]byte{other, ntp(30001)}); err != nil {
@@ -75,5 +76,55 @@ func nextPacket(s *Source) ([]byte, time.Time, error) {
 		if !errors.Is(err, ErrTimeout) || time.Now().After(deadline) {
 			return data, ts, err
 		}
+	}
+}
+
+// TestAFPacketLoopbackOnce: on loopback a packet socket sees every packet
+// twice, leaving and arriving; the capture hands each over once, as
+// libpcap does. The datagrams go to a port of 127.0.0.1 that nothing
+// listens on, and the capture filters that port.
+func TestAFPacketLoopbackOnce(t *testing.T) {
+	testnet.Require(t)
+	probe, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.LocalAddr().(*net.UDPAddr).Port
+	probe.Close() // free again: the datagrams find no listener
+	s, err := OpenLive("lo", Config{ReadTimeout: 50 * time.Millisecond, Engine: EngineAFPacket, Port: uint16(port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if s.Engine() != EngineAFPacket {
+		t.Fatalf("engine %q", s.Engine())
+	}
+	// Past the attach's grace, so that the kernel's filter alone decides.
+	time.Sleep(attachGrace + 100*time.Millisecond)
+	// Unconnected, so that the port unreachable errors do not fail the
+	// writes.
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	const sent = 3
+	for i := range sent {
+		if _, err := c.WriteTo([]byte{byte(i)}, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := readFrames(t, s, sent, func(i int, f *frame.Frame) {
+		if f.DstPort != uint16(port) {
+			t.Fatalf("packet %d: %+v", i, f)
+		}
+	})
+	// The copies, were they captured, would follow in the same block.
+	if _, _, err := s.Next(); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("after the %d datagrams sent on loopback, another packet (%v): each was captured twice", sent, err)
+	}
+	if got != sent {
+		t.Fatalf("captured %d packets of %d datagrams sent on loopback, want each once", got, sent)
 	}
 }
