@@ -613,3 +613,64 @@ func BenchmarkCommitTotals(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCleanupChunk measures deleting one cleanup chunk (5,000 rows,
+// the statement Cleanup runs) from a table of 200,000 clients, with the
+// trigger that bumps interface_totals.changes for every deleted row and
+// without it, alternately in the same run. It reports the p50 of each and
+// their ratio: what the version the statistics' kept counts hang on costs
+// a cleanup. Each iteration deletes a chunk from each store; b.N is at
+// most 40.
+func BenchmarkCleanupChunk(b *testing.B) {
+	const clients = 200_000
+	ctx := context.Background()
+	with, without := openBench(b), openBench(b)
+	if _, err := without.w.ExecContext(ctx, "DROP TRIGGER interface_totals_changes"); err != nil {
+		b.Fatal(err)
+	}
+	var sess session.Session
+	for _, s := range []*Store{with, without} {
+		g := storetest.NewGenerator(clients, 42)
+		batch := NewBatch()
+		for i := range clients {
+			g.Next(&sess)
+			sess.ClientIP = storetest.Client(i)
+			batch.Add("bench", []string{"eth0", "eth1"}[i%2], uint64(i+1), &sess)
+			if batch.Len() == 50000 || i == clients-1 {
+				if _, err := s.Commit(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				batch.Reset()
+			}
+		}
+	}
+	if b.N > clients/cleanupChunk {
+		b.Fatalf("-benchtime %dx: at most %d chunks to delete", b.N, clients/cleanupChunk)
+	}
+	const chunk = "DELETE FROM ntp_clients WHERE id IN (SELECT id FROM ntp_clients ORDER BY id LIMIT ?)"
+	on := make(storetest.Latencies, 0, b.N)
+	off := make(storetest.Latencies, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range 2 {
+			s, lat := with, &on
+			if (i+j)%2 == 0 {
+				s, lat = without, &off
+			}
+			start := time.Now()
+			res, err := s.w.ExecContext(ctx, chunk, cleanupChunk)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*lat = append(*lat, time.Since(start))
+			if n, _ := res.RowsAffected(); n != cleanupChunk {
+				b.Fatalf("a chunk deleted %d rows", n)
+			}
+		}
+	}
+	b.StopTimer()
+	pOn, pOff := on.Percentile(50), off.Percentile(50)
+	b.ReportMetric(float64(pOn)/1e6, "trigger-p50-ms")
+	b.ReportMetric(float64(pOff)/1e6, "notrigger-p50-ms")
+	b.ReportMetric(float64(pOn)/float64(pOff), "ratio")
+}
