@@ -102,15 +102,6 @@ func isLate(start int64, now time.Time) bool {
 	return start < now.Add(-lateAfter).Unix()
 }
 
-// settledWrites reads series_info.settled_writes.
-func (s *Store) settledWrites(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT settled_writes FROM series_info WHERE id = 1").Scan(&n); err != nil {
-		return 0, s.wrap("read series_info", err)
-	}
-	return n, nil
-}
-
 // bumpSettled raises series_info.settled_writes; ex is the transaction
 // of the write, or the writer pool right after it.
 func bumpSettled(ctx context.Context, ex interface {
@@ -121,15 +112,11 @@ func bumpSettled(ctx context.Context, ex interface {
 }
 
 // settledTotals is the merge of the stored buckets of [lo, cut) per
-// interface, kept (Store.settled) until a write into the settled past.
+// interface, kept (Store.settled) until a write into the settled past:
+// writes is settled_writes, read before the buckets, so that a write the
+// merge misses has raised it by the next call.
 // The map and its buckets are shared: callers merge them into their own.
-func (s *Store) settledTotals(ctx context.Context, lo, cut int64, ifaces []string) (map[string]*SeriesBucket, error) {
-	// Read before the buckets: a write the merge misses has raised it by
-	// the next call.
-	writes, err := s.settledWrites(ctx)
-	if err != nil {
-		return nil, err
-	}
+func (s *Store) settledTotals(ctx context.Context, lo, cut int64, ifaces []string, writes int64) (map[string]*SeriesBucket, error) {
 	key := settledKey{lo: lo, cut: cut, all: ifaces == nil, ifaces: strings.Join(ifaces, "\x00"), writes: writes}
 	return s.settled.get(ctx, key, func(ctx context.Context) (map[string]*SeriesBucket, error) {
 		return s.mergeSpans(ctx, lo, cut, ifaces, nil)
@@ -161,14 +148,9 @@ const recentKept = 32
 // 100 ms or so, the statistics read the same minutes again and again, and
 // reading them (a few rows of 4 KiB sketches and histograms per
 // interface) cost a request more than the rest of it.
-func (s *Store) recentTotals(ctx context.Context, lo, hi int64, ifaces []string, out map[string]*SeriesBucket) (map[string]*SeriesBucket, error) {
-	key := recentKey{lo: lo, hi: hi, all: ifaces == nil, ifaces: strings.Join(ifaces, "\x00"), commits: s.commits.Load()}
-	// Read before the buckets: a write the merge misses has raised one of
-	// them by the next call.
-	if err := s.r.QueryRowContext(ctx, `SELECT (SELECT coalesce(sum(changes), 0) FROM interface_totals), settled_writes
-		FROM series_info WHERE id = 1`).Scan(&key.changes, &key.writes); err != nil {
-		return nil, s.wrap("read the series' versions", err)
-	}
+func (s *Store) recentTotals(ctx context.Context, lo, hi int64, ifaces []string, v seriesVersions, out map[string]*SeriesBucket) (map[string]*SeriesBucket, error) {
+	key := recentKey{lo: lo, hi: hi, all: ifaces == nil, ifaces: strings.Join(ifaces, "\x00"),
+		changes: v.changes, writes: v.settledWrites, commits: v.commits}
 	recent, err := s.recent.get(ctx, key, func(ctx context.Context) (map[string]*SeriesBucket, error) {
 		return s.mergeSpans(ctx, lo, hi, ifaces, nil)
 	})

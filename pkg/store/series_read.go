@@ -161,14 +161,17 @@ func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []s
 	minute := int64(MinuteStep / time.Second)
 	lo := floorDiv(from.Unix(), minute) * minute
 	hi := floorDiv(to.Unix()+minute-1, minute) * minute
-	lo, hi, err := s.widenToKept(ctx, lo, hi)
+	// Read before any bucket: what a kept merge is of, and where retention
+	// has deleted.
+	v, err := s.readSeriesVersions(ctx)
 	if err != nil {
 		return nil, SeriesRange{}, err
 	}
+	lo, hi = widenToKept(lo, hi, v.deleted)
 	covered := SeriesRange{From: time.Unix(lo, 0).UTC(), To: time.Unix(hi, 0).UTC()}
 	out := make(map[string]*SeriesBucket)
 	if cut := settledCut(lo, hi, s.clock.now()); cut > lo {
-		past, err := s.settledTotals(ctx, lo, cut, ifaces)
+		past, err := s.settledTotals(ctx, lo, cut, ifaces, v.settledWrites)
 		if err != nil {
 			return nil, SeriesRange{}, err
 		}
@@ -179,30 +182,45 @@ func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []s
 		}
 		lo = cut
 	}
-	out, err = s.recentTotals(ctx, lo, hi, ifaces, out)
+	out, err = s.recentTotals(ctx, lo, hi, ifaces, v, out)
 	return out, covered, err
 }
 
 // SeriesRange is the range a read of the series is of.
 type SeriesRange struct{ From, To time.Time }
 
-// widenToKept widens [lo, hi) at an end that lies in a bucket of the next
-// coarser level where retention has deleted its own level's buckets (the
-// cutoff series_info records), to that coarser bucket, level by level.
-func (s *Store) widenToKept(ctx context.Context, lo, hi int64) (int64, int64, error) {
-	var cols []string
-	for _, t := range seriesTables[:len(seriesTables)-1] {
+// seriesVersions are what SeriesTotals reads of the series before any of
+// its buckets, in one query.
+type seriesVersions struct {
+	// deleted is, for each level but the coarsest, the cutoff before which
+	// retention deleted its buckets (series_info; NULL: never).
+	deleted []sql.NullInt64
+	// settledWrites, changes and commits are the versions the kept merges
+	// are under (series_memo.go).
+	settledWrites, changes, commits int64
+}
+
+// readSeriesVersions reads the series' versions. The Store's count of
+// commits is read first: a commit it counts is in the file by then.
+func (s *Store) readSeriesVersions(ctx context.Context) (seriesVersions, error) {
+	v := seriesVersions{commits: s.commits.Load(), deleted: make([]sql.NullInt64, len(seriesTables)-1)}
+	cols := []string{"settled_writes", "(SELECT coalesce(sum(changes), 0) FROM interface_totals)"}
+	dest := []any{&v.settledWrites, &v.changes}
+	for i, t := range seriesTables[:len(seriesTables)-1] {
 		cols = append(cols, t.deleted)
+		dest = append(dest, &v.deleted[i])
 	}
-	cut := make([]sql.NullInt64, len(cols))
-	dest := make([]any, len(cols))
-	for i := range cut {
-		dest[i] = &cut[i]
+	if err := s.r.QueryRowContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM series_info WHERE id = 1").Scan(dest...); err != nil {
+		return v, s.wrap("read series_info", err)
 	}
-	if err := s.r.QueryRowContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM series_info").Scan(dest...); err != nil {
-		return lo, hi, s.wrap("read series_info", err)
-	}
-	for level, c := range cut {
+	return v, nil
+}
+
+// widenToKept widens [lo, hi) at an end that lies in a bucket of the next
+// coarser level where retention has deleted its own level's buckets
+// (before deleted[level]), to that coarser bucket, level by level.
+func widenToKept(lo, hi int64, deleted []sql.NullInt64) (int64, int64) {
+	for level, c := range deleted {
 		if !c.Valid {
 			continue
 		}
@@ -214,7 +232,7 @@ func (s *Store) widenToKept(ctx context.Context, lo, hi int64) (int64, int64, er
 			hi = end + step
 		}
 	}
-	return lo, hi, nil
+	return lo, hi
 }
 
 // seriesSpan is [lo, hi) of one resolution's buckets, in Unix seconds.
@@ -301,6 +319,10 @@ func (s *Store) readSeries(ctx context.Context, table string, lo, hi int64, ifac
 // SeriesStart is when the series began: when the schema that keeps it was
 // applied to this database.
 func (s *Store) SeriesStart(ctx context.Context) (time.Time, error) {
+	// Written once, by the migration that made the series: read once.
+	if sec := s.seriesStart.Load(); sec != 0 {
+		return time.Unix(sec, 0).UTC(), nil
+	}
 	var sec int64
 	err := s.r.QueryRowContext(ctx, "SELECT series_start FROM series_info WHERE id = 1").Scan(&sec)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -309,5 +331,6 @@ func (s *Store) SeriesStart(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, s.wrap("read series start", err)
 	}
+	s.seriesStart.Store(sec)
 	return time.Unix(sec, 0).UTC(), nil
 }

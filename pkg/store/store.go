@@ -53,14 +53,15 @@ type Store struct {
 	seqStmt *sql.Stmt
 	series  []seriesStmts // one per seriesTables entry
 
-	clock    clock                                      // the series' now, never going back
-	settled  memo[settledKey, map[string]*SeriesBucket] // merges of the series' settled past (series_memo.go)
-	recent   memo[recentKey, map[string]*SeriesBucket]  // merges of the minutes after it, of one commit
-	commits  atomic.Int64                               // commits made, for recentKey
-	active   memo[activeKey, activeCounts]              // clients seen in the last hour and day (statistics.go)
-	activity activity                                   // the same by the minute, moved by each commit (activity.go)
-	meanPct  memo[meansKey, ClientMeans]                // percentiles of the per-client means (client_means.go)
-	means    clientMeans                                // their buckets, moved by each commit
+	clock       clock                                      // the series' now, never going back
+	settled     memo[settledKey, map[string]*SeriesBucket] // merges of the series' settled past (series_memo.go)
+	recent      memo[recentKey, map[string]*SeriesBucket]  // merges of the minutes after it, of one commit
+	commits     atomic.Int64                               // commits made, for recentKey
+	seriesStart atomic.Int64                               // series_info.series_start once read (Unix seconds)
+	active      memo[activeKey, activeCounts]              // clients seen in the last hour and day (statistics.go)
+	activity    activity                                   // the same by the minute, moved by each commit (activity.go)
+	meanPct     memo[meansKey, ClientMeans]                // percentiles of the per-client means (client_means.go)
+	means       clientMeans                                // their buckets, moved by each commit
 
 	// seriesOff makes Commit write the client rows and seqs alone, as
 	// before the series: the reference BenchmarkCommitSeries measures the
