@@ -47,7 +47,6 @@ func (s *Store) DeleteSeriesBefore(ctx context.Context, step time.Duration, befo
 		if _, err := s.DeleteSeriesBefore(ctx, DayStep, before.Add(-DayStep+time.Second)); err != nil {
 			return 0, err
 		}
-		return s.deleteSeries(ctx, "series_hour", "hours_deleted_before", before)
 	}
 	for _, t := range seriesTables {
 		if t.step == step {
@@ -67,14 +66,9 @@ func (s *Store) DeleteSeriesBefore(ctx context.Context, step time.Duration, befo
 func (s *Store) deleteSeries(ctx context.Context, table, deleted string, before time.Time) (int64, error) {
 	what := table + " before " + before.UTC().Format(time.RFC3339)
 	if deleted != "" {
-		var any int
-		if err := s.w.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+table+" WHERE bucket < ?)", before.Unix()).Scan(&any); err != nil {
-			return 0, fmt.Errorf("store: delete %s: %w", what, err)
-		}
-		if any == 1 {
-			if _, err := s.w.ExecContext(ctx, "UPDATE series_info SET "+deleted+" = max(coalesce("+deleted+", ?1), ?1)", before.Unix()); err != nil {
-				return 0, fmt.Errorf("store: delete %s: record the cutoff: %w", what, err)
-			}
+		if _, err := s.w.ExecContext(ctx, "UPDATE series_info SET "+deleted+" = max(coalesce("+deleted+", ?1), ?1)"+
+			" WHERE EXISTS (SELECT 1 FROM "+table+" WHERE bucket < ?1)", before.Unix()); err != nil {
+			return 0, fmt.Errorf("store: delete %s: record the cutoff: %w", what, err)
 		}
 	}
 	n, err := s.deleteChunks(ctx, what,

@@ -157,7 +157,14 @@ func (s *Store) recentTotals(ctx context.Context, lo, hi int64, ifaces []string,
 	if err != nil {
 		return nil, err
 	}
-	for iface, b := range recent {
+	mergeInto(out, recent)
+	return out, nil
+}
+
+// mergeInto merges each interface's bucket of shared, a kept merge, into
+// out's own, made when out has none.
+func mergeInto(out, shared map[string]*SeriesBucket) {
+	for iface, b := range shared {
 		own := out[iface]
 		if own == nil {
 			own = new(SeriesBucket)
@@ -165,7 +172,6 @@ func (s *Store) recentTotals(ctx context.Context, lo, hi int64, ifaces []string,
 		}
 		own.Merge(b)
 	}
-	return out, nil
 }
 
 // mergeSpans merges the stored buckets of [lo, hi) per interface into out

@@ -149,11 +149,11 @@ func (s *Store) Series(ctx context.Context, q SeriesQuery) (SeriesResult, error)
 // the range's minutes merged. ifaces limits the interfaces (nil: every
 // one).
 //
-// An end whose minutes retention has deleted (older than the oldest
-// minute kept) is widened to its whole hour, whose bucket holds them, and
-// an end whose hours it has deleted to its whole day: read as asked, the
-// part of the range in that hour would count nothing. The range returned
-// is the one the totals are of.
+// An end whose minutes retention has deleted (before the cutoff the
+// cleanup recorded) is widened to its whole hour, whose bucket holds them,
+// and an end whose hours it has deleted to its whole day: read as asked,
+// the part of the range in that hour would count nothing. The range
+// returned is the one the totals are of.
 func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []string) (map[string]*SeriesBucket, SeriesRange, error) {
 	if from.After(to) {
 		return nil, SeriesRange{}, fmt.Errorf("%w: from %s is after to %s", ErrSeriesQuery, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
@@ -175,11 +175,7 @@ func (s *Store) SeriesTotals(ctx context.Context, from, to time.Time, ifaces []s
 		if err != nil {
 			return nil, SeriesRange{}, err
 		}
-		for iface, b := range past {
-			own := new(SeriesBucket)
-			own.Merge(b)
-			out[iface] = own
-		}
+		mergeInto(out, past)
 		lo = cut
 	}
 	out, err = s.recentTotals(ctx, lo, hi, ifaces, v, out)
